@@ -1,0 +1,66 @@
+"""The library surface: what the CLI calls, and what other tools can call.
+
+    from scaleaudit import api
+    settings = api.settings_for([Path("app")])
+    result = api.scan([Path("app")], settings)
+
+Errors a user can fix (bad config, unknown rule, unreadable baseline) raise
+`ConfigError` with a one-line message; everything about the scanned code
+(syntax errors, unreadable files) becomes a `Diagnostic` in the result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scaleaudit.baseline import apply_baseline, read_baseline, write_baseline
+from scaleaudit.config import ConfigError, Settings, load_settings
+from scaleaudit.engine.runner import Progress, exit_code, run_scan
+from scaleaudit.model import ScanResult
+
+__all__ = ["ConfigError", "exit_code", "scan", "scan_root", "settings_for", "write_baseline"]
+
+
+def scan_root(paths: Sequence[Path]) -> Path:
+    """Paths in findings are relative to this: the one directory scanned, else the cwd."""
+    if len(paths) == 1 and paths[0].is_dir():
+        return paths[0].resolve()
+    if len(paths) == 1 and paths[0].is_file():
+        return paths[0].resolve().parent
+    return Path.cwd().resolve()
+
+
+def settings_for(
+    paths: Sequence[Path],
+    config: Path | None = None,
+    *,
+    isolated: bool = False,
+    **overrides: Any,
+) -> Settings:
+    missing = [p for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise ConfigError(f"{missing[0]}: no such file or directory")
+    root = scan_root(paths)
+    settings = load_settings(root, config, isolated=isolated)
+    return settings.with_overrides(**overrides)
+
+
+def scan(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    shard: tuple[int, int] | None = None,
+    baseline: Path | None = None,
+) -> ScanResult:
+    if os.environ.get("SCALEAUDIT_NO_CACHE"):
+        use_cache = False
+    entries = read_baseline(baseline) if baseline is not None else None
+    result = run_scan(paths, settings, use_cache=use_cache, progress=progress, shard=shard)
+    if entries is not None:
+        result = apply_baseline(result, entries)
+    return result

@@ -1,0 +1,232 @@
+"""Which files a scan reads.
+
+Walks the given paths once with `os.scandir`, honouring `.gitignore` files at
+every level (pathspec's git-compatible matcher), the config's excludes and a
+default list of environments, dependencies and build output. Anything odd —
+a symlink loop, a link out of the tree, a FIFO, an unreadable directory, a
+file too large to be hand-written — is skipped with a note, never an error.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from scaleaudit.model import Diagnostic
+
+# Extension or exact name -> the front end that reads it.
+_BY_SUFFIX = {
+    ".py": "python",
+    ".ts": "typescript",
+    ".tsx": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".prisma": "prisma",
+    ".html": "template",
+    ".jinja": "template",
+    ".jinja2": "template",
+    ".j2": "template",
+}
+_BY_NAME = {
+    "Procfile": "procfile",
+    "gunicorn.conf.py": "python",
+}
+_CONFIG_YAML_PREFIXES = ("docker-compose", "compose", "fly", "app")
+
+
+def classify(name: str) -> str | None:
+    """The language of a file by its name, or None when no front end reads it."""
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    if name == ".env" or name.startswith(".env."):
+        return "env"
+    lower = name.lower()
+    if lower.endswith((".yml", ".yaml")) and lower.startswith(_CONFIG_YAML_PREFIXES):
+        return "yaml"
+    suffix = os.path.splitext(name)[1]
+    return _BY_SUFFIX.get(suffix)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # absolute, as found
+    rel: str  # POSIX path relative to the scan root, printable
+    language: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: tuple[SourceFile, ...]
+    skipped: tuple[Diagnostic, ...]
+
+
+def printable(text: str) -> str:
+    """File names may hold bytes that are not UTF-8 (surrogate-escaped): show them safely."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+class _Ignores:
+    """Stack of .gitignore matchers, each anchored at its directory."""
+
+    def __init__(self, root: Path, excludes: Sequence[str], respect_gitignore: bool) -> None:
+        self.root = root
+        self.exclude = pathspec.GitIgnoreSpec.from_lines(excludes)
+        self.respect_gitignore = respect_gitignore
+        self.specs: dict[str, pathspec.GitIgnoreSpec] = {}
+
+    def load_dir(self, rel_dir: str, directory: Path) -> None:
+        if not self.respect_gitignore:
+            return
+        gitignore = directory / ".gitignore"
+        try:
+            lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return
+        self.specs[rel_dir] = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def ignored(self, rel: str, is_dir: bool) -> bool:
+        probe = rel + "/" if is_dir else rel
+        if self.exclude.match_file(probe):
+            return True
+        for base, spec in self.specs.items():
+            if base == "":
+                if spec.match_file(probe):
+                    return True
+            elif probe.startswith(base + "/") and spec.match_file(probe[len(base) + 1 :]):
+                return True
+        return False
+
+
+def _default_excludes(excludes: Sequence[str]) -> list[str]:
+    # Bare names like "venv" mean a directory of that name anywhere; a bare
+    # ".env" must not hide the .env *file* the pool rules read.
+    out: list[str] = []
+    for pattern in excludes:
+        if "*" in pattern or "/" in pattern or "." in pattern.strip("."):
+            out.append(pattern)
+        else:
+            out.append(pattern + "/")
+    return out
+
+
+def discover(
+    paths: Sequence[Path],
+    root: Path,
+    *,
+    exclude: Sequence[str],
+    extend_exclude: Sequence[str] = (),
+    respect_gitignore: bool = True,
+    max_file_bytes: int = 2_000_000,
+) -> Discovery:
+    walker = _Walker(root, _default_excludes([*exclude, *extend_exclude]), respect_gitignore, max_file_bytes)
+    for path in paths:
+        walker.visit_top(path)
+    files = sorted({f.rel: f for f in walker.files}.values(), key=lambda f: f.rel)
+    return Discovery(files=tuple(files), skipped=tuple(walker.skipped))
+
+
+class _Walker:
+    def __init__(self, root: Path, excludes: list[str], respect_gitignore: bool, max_bytes: int) -> None:
+        self.root = root.resolve()
+        self.ignores = _Ignores(self.root, excludes, respect_gitignore)
+        self.max_bytes = max_bytes
+        self.files: list[SourceFile] = []
+        self.skipped: list[Diagnostic] = []
+        self.seen_dirs: set[tuple[int, int]] = set()
+
+    def rel(self, path: Path) -> str:
+        try:
+            return printable(path.resolve().relative_to(self.root).as_posix())
+        except ValueError:
+            return printable(path.as_posix())
+
+    def skip(self, rel: str, why: str) -> None:
+        self.skipped.append(Diagnostic(kind="skipped", path=rel, message=why))
+
+    def visit_top(self, path: Path) -> None:
+        if path.is_dir():
+            for parent in [*reversed(path.resolve().parents), path.resolve()]:
+                # .gitignore files above the scanned dir (within the root) apply too
+                if parent == self.root or self.root in parent.parents:
+                    self.ignores.load_dir(self.rel(parent) if parent != self.root else "", parent)
+            self.walk(path.resolve(), self.rel(path) if path.resolve() != self.root else "")
+        elif path.is_file():
+            # An explicitly named file is scanned even if excluded (as Ruff does without --force-exclude).
+            self.add_file(path, self.rel(path), explicit=True)
+        else:
+            self.skip(printable(str(path)), "no such file or directory")
+
+    def walk(self, directory: Path, rel_dir: str) -> None:
+        try:
+            st = directory.stat()
+        except OSError as exc:
+            self.skip(rel_dir or ".", f"cannot read directory: {exc.strerror}")
+            return
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen_dirs:
+            self.skip(rel_dir, "symlink loop: directory already visited")
+            return
+        self.seen_dirs.add(key)
+        if rel_dir:
+            self.ignores.load_dir(rel_dir, directory)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            self.skip(rel_dir or ".", f"cannot read directory: {exc.strerror}")
+            return
+        for entry in entries:
+            self.visit_entry(entry, rel_dir)
+
+    def visit_entry(self, entry: os.DirEntry[str], rel_dir: str) -> None:
+        rel = printable(f"{rel_dir}/{entry.name}" if rel_dir else entry.name)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if self.ignores.ignored(rel, is_dir):
+            return
+        if entry.is_symlink():
+            target = Path(entry.path).resolve()
+            if not target.exists():
+                return  # dangling links are common in checkouts; nothing to scan
+            if target != self.root and self.root not in target.parents:
+                self.skip(rel, "symlink points outside the scanned tree")
+                return
+        if is_dir:
+            self.walk(Path(entry.path), rel)
+        elif classify(entry.name) is not None:
+            self.add_file(Path(entry.path), rel)
+
+    def add_file(self, path: Path, rel: str, explicit: bool = False) -> None:
+        language = classify(path.name)
+        if language is None:
+            if explicit:
+                self.skip(rel, "not a file type scaleaudit reads")
+            return
+        try:
+            st = path.stat()
+        except OSError as exc:
+            self.skip(rel, f"cannot stat: {exc.strerror}")
+            return
+        if not stat.S_ISREG(st.st_mode):
+            self.skip(rel, "not a regular file")
+            return
+        if st.st_size > self.max_bytes:
+            self.skip(rel, f"larger than max-file-bytes ({st.st_size:,} > {self.max_bytes:,} bytes)")
+            return
+        self.files.append(SourceFile(path, rel, language, st.st_size, st.st_mtime_ns))
+
+
+def iter_languages(files: Sequence[SourceFile], *languages: str) -> Iterator[SourceFile]:
+    return (f for f in files if f.language in languages)

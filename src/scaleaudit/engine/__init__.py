@@ -1,0 +1,1 @@
+"""The scan engine: per-file phase (parallel, cached), then the project phase."""

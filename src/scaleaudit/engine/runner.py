@@ -1,0 +1,225 @@
+"""Run a scan: discover, analyse files (parallel, cached), join facts, filter.
+
+Workers receive paths and return `FileResult`s — small plain data — so
+nothing heavy crosses a process boundary. Results are sorted by path, so the
+output does not depend on `--jobs` or on which worker finished first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from fnmatch import fnmatch
+from pathlib import Path
+
+from scaleaudit.config import ConfigError, Settings
+from scaleaudit.discovery import SourceFile, discover
+from scaleaudit.engine.cache import Cache, content_hash
+from scaleaudit.engine.frontends import analyze_bytes
+from scaleaudit.engine.job import Job
+from scaleaudit.model import Diagnostic, Fact, FileResult, Finding, ScanResult, ScanSummary, Severity
+from scaleaudit.project import ProjectContext, project_rules
+from scaleaudit.rulebook import Rulebook
+from scaleaudit.suppress import apply_suppressions
+
+Progress = Callable[[int, int], None]
+# Below this many files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 24
+
+_JOB: Job | None = None
+
+
+def _init_worker(job: Job) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _work(item: tuple[str, str, str]) -> tuple[FileResult, str]:
+    path, rel, language = item
+    assert _JOB is not None
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        diag = Diagnostic("skipped", rel, f"cannot read: {exc.strerror}")
+        return FileResult(rel, language, 0, diagnostics=(diag,)), ""
+    return analyze_bytes(rel, data, language, _JOB), content_hash(data)
+
+
+def analyse_files(
+    files: Sequence[SourceFile], job: Job, jobs: int, progress: Progress | None = None
+) -> Iterator[tuple[SourceFile, FileResult, str]]:
+    items = [(str(f.path), f.rel, f.language) for f in files]
+    workers = jobs or os.cpu_count() or 1
+    if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
+        _init_worker(job)
+        results: Iterable[tuple[FileResult, str]] = map(_work, items)
+        for done, (source, (result, sha)) in enumerate(zip(files, results, strict=True), 1):
+            if progress:
+                progress(done, len(files))
+            yield source, result, sha
+        return
+    chunk = max(1, min(64, len(items) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(job,)) as pool:
+        mapped = pool.map(_work, items, chunksize=chunk)
+        for done, (source, (result, sha)) in enumerate(zip(files, mapped, strict=True), 1):
+            if progress:
+                progress(done, len(files))
+            yield source, result, sha
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rules are on, resolved from select/ignore against the rulebook."""
+
+    enabled: frozenset[str]
+
+    @classmethod
+    def resolve(cls, book: Rulebook, select: Sequence[str], ignore: Sequence[str]) -> Selection:
+        def expand(selectors: Sequence[str]) -> set[str]:
+            ids: set[str] = set()
+            for selector in selectors:
+                matched = book.lookup(selector)
+                if not matched:
+                    raise ConfigError(f"unknown rule or category {selector!r} (see `scaleaudit rules`)")
+                ids.update(m.id for m in matched)
+            return ids
+
+        return cls(frozenset(expand(select) - expand(ignore)))
+
+
+def shard_files(files: Sequence[SourceFile], shard: tuple[int, int] | None) -> list[SourceFile]:
+    """Deterministic split for CI matrices: by a stable hash of the path."""
+    if shard is None:
+        return list(files)
+    index, total = shard
+    return [f for f in files if int(content_hash(f.rel.encode())[:8], 16) % total == index]
+
+
+def _per_file_ignored(finding: Finding, settings: Settings, book: Rulebook) -> bool:
+    for pattern, selectors in settings.per_file_ignores.items():
+        if fnmatch(finding.path, pattern) or finding.path.startswith(pattern.rstrip("/") + "/"):
+            ids = {m.id for s in selectors for m in book.lookup(s)}
+            if finding.rule in ids:
+                return True
+    return False
+
+
+def _override_severity(finding: Finding, settings: Settings, book: Rulebook) -> Finding:
+    for selector, severity in settings.severity.items():
+        if finding.rule in {m.id for m in book.lookup(selector)}:
+            return replace(finding, severity=severity)
+    return finding
+
+
+def run_project_phase(
+    facts: Sequence[Fact], job: Job, settings: Settings, enabled: frozenset[str], paths: Sequence[str] = ()
+) -> list[Finding]:
+    ctx = ProjectContext(facts=facts, book=job.book, settings=settings, paths=paths)
+    findings: list[Finding] = []
+    for rule_id, rule in project_rules().items():
+        if rule_id in enabled:
+            findings.extend(rule(ctx))
+    return findings
+
+
+def finalise(
+    root: Path,
+    results: Sequence[FileResult],
+    skipped: Sequence[Diagnostic],
+    job: Job,
+    settings: Settings,
+    selection: Selection,
+) -> ScanResult:
+    """Everything after the per-file phase; also used to merge shard reports."""
+    facts = [fact for r in results for fact in r.facts]
+    findings = [f for r in results for f in r.findings]
+    findings.extend(run_project_phase(facts, job, settings, selection.enabled, [r.path for r in results]))
+    findings = [
+        _override_severity(f, settings, job.book)
+        for f in findings
+        if f.rule in selection.enabled
+        and f.confidence.rank >= settings.min_confidence.rank
+        and not _per_file_ignored(f, settings, job.book)
+    ]
+    known = frozenset(
+        {m.id for m in job.book.rules.values()}
+        | {m.name for m in job.book.rules.values()}
+        | {m.category.value for m in job.book.rules.values()}
+    )
+    outcome = apply_suppressions(findings, {r.path: r.suppressions for r in results if r.suppressions}, known)
+    kept = sorted(outcome.kept, key=Finding.sort_key)
+    diagnostics = sorted(
+        [*skipped, *(d for r in results for d in r.diagnostics), *outcome.unused],
+        key=lambda d: (d.path, d.line, d.kind),
+    )
+    summary = ScanSummary(
+        files_scanned=len(results),
+        files_skipped=len(skipped) + sum(1 for r in results if any(d.kind == "skipped" for d in r.diagnostics)),
+        lines=sum(r.lines for r in results),
+        by_severity=dict(Counter(f.severity.value for f in kept)),
+        by_category=dict(Counter(f.category.value for f in kept)),
+        suppressed=outcome.suppressed,
+        baselined=0,
+    )
+    return ScanResult(str(root), tuple(kept), tuple(diagnostics), summary, tuple(facts))
+
+
+def scan_files(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    shard: tuple[int, int] | None = None,
+    job: Job | None = None,
+) -> tuple[list[FileResult], list[Diagnostic], Job]:
+    """The per-file phase: discovery, cache, analysis."""
+    job = job or Job.from_settings(settings)
+    found = discover(
+        paths,
+        settings.root,
+        exclude=settings.exclude,
+        extend_exclude=settings.extend_exclude,
+        respect_gitignore=settings.respect_gitignore,
+        max_file_bytes=settings.max_file_bytes,
+    )
+    files = shard_files(found.files, shard)
+    cache_dir = settings.root / settings.cache_dir if use_cache else None
+    cache = Cache.open(cache_dir, job.digest)
+    results: dict[str, FileResult] = {}
+    todo: list[SourceFile] = []
+    for source in files:
+        hit = cache.lookup(source)
+        if hit is None:
+            todo.append(source)
+        else:
+            results[source.rel] = hit
+    for source, result, sha in analyse_files(todo, job, settings.jobs, progress):
+        results[source.rel] = result
+        if sha and not any(d.kind in ("skipped", "internal-error") for d in result.diagnostics):
+            cache.store(source, result, sha)
+    if shard is None:
+        cache.prune(results)
+    cache.save()
+    return [results[f.rel] for f in files], list(found.skipped), job
+
+
+def run_scan(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    shard: tuple[int, int] | None = None,
+) -> ScanResult:
+    job = Job.from_settings(settings)
+    selection = Selection.resolve(job.book, settings.select, settings.ignore)
+    results, skipped, job = scan_files(paths, settings, use_cache=use_cache, progress=progress, shard=shard, job=job)
+    return finalise(settings.root, results, skipped, job, settings, selection)
+
+
+def exit_code(result: ScanResult, fail_on: Severity) -> int:
+    return 1 if any(f.severity.rank >= fail_on.rank for f in result.findings) else 0
