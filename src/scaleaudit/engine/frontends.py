@@ -24,7 +24,7 @@ FRONTENDS: dict[str, str] = {
     "prisma": "scaleaudit.configfiles.frontend:analyze",
     "yaml": "scaleaudit.configfiles.frontend:analyze",
     "procfile": "scaleaudit.configfiles.frontend:analyze",
-    "template": "scaleaudit.configfiles.frontend:analyze",
+    "template": "scaleaudit.templates.frontend:analyze",
 }
 _loaded: dict[str, Analyzer | None] = {}
 
