@@ -1,0 +1,5 @@
+"""`python -m scaleaudit`."""
+
+from scaleaudit.cli import main
+
+main()
