@@ -1,0 +1,269 @@
+"""The safe-writing layer every fixer goes through, whatever the language.
+
+Fixers never touch the disk. They read a `SourceText`, propose `TextEdit`s
+(offsets into the text exactly as read), and this module does the rest:
+
+* overlapping edits in one file are resolved (identical ones kept once) or
+  refused with a reason — never spliced into each other, which is how
+  Semgrep's autofix once corrupted code;
+* the rewritten text must re-parse (a validator per file suffix; the
+  TypeScript fixers register theirs for .ts/.js/.prisma/.env);
+* a file that changed since it was read is not overwritten (content hash);
+* writes are atomic (temp file in the same directory + os.replace) and keep
+  the file's mode, its line endings (inserted "\\n" become "\\r\\n" in a CRLF
+  file) and its UTF-8 BOM;
+* diffs are unified diffs, coloured only when asked (the CLI asks on a TTY).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import os
+import stat
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BOM = "\ufeff"
+
+# (text, path) -> None when the text parses, else a one-line reason.
+Validator = Callable[[str, str], str | None]
+
+
+class StaleFileError(Exception):
+    """The file on disk is not the one the edits were computed for."""
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace text[start:end] with `text`; start == end is an insertion."""
+
+    start: int
+    end: int
+    text: str
+    rule: str = ""
+    description: str = ""
+
+    @property
+    def is_insertion(self) -> bool:
+        return self.start == self.end
+
+
+@dataclass(frozen=True)
+class Refused:
+    edit: TextEdit
+    reason: str
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A file's text as read, with what is needed to write it back faithfully."""
+
+    path: Path
+    rel: str
+    text: str  # decoded, BOM stripped, line endings untouched
+    newline: str = "\n"
+    bom: bool = False
+    sha: str = ""  # hash of the bytes read; "" for a file that does not exist yet
+    exists: bool = True
+    _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
+
+    @classmethod
+    def read(cls, path: Path, rel: str) -> SourceText:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+        bom = text.startswith(BOM)
+        if bom:
+            text = text[1:]
+        newline = "\r\n" if "\r\n" in text and text.count("\r\n") * 2 >= text.count("\n") else "\n"
+        return cls(path, rel, text, newline, bom, digest(data), True)
+
+    @classmethod
+    def new(cls, path: Path, rel: str) -> SourceText:
+        return cls(path, rel, "", "\n", False, "", False)
+
+    def offset(self, line: int, column: int) -> int:
+        """Offset of a 1-based line and 0-based column (libcst's convention)."""
+        if not self._line_starts:
+            starts = [0]
+            starts.extend(i + 1 for i, ch in enumerate(self.text) if ch == "\n")
+            self._line_starts.extend(starts)
+        return self._line_starts[line - 1] + column
+
+
+def resolve_overlaps(edits: Sequence[TextEdit]) -> tuple[list[TextEdit], list[Refused]]:
+    """Keep edits in the order given (earlier = higher priority); refuse any that collide.
+
+    Two insertions at one point both apply (in priority order). An identical
+    edit proposed twice applies once. Anything else that touches a kept
+    edit's range is refused: merging two rewrites of one region is how fixers
+    produce broken code.
+    """
+    kept: list[TextEdit] = []
+    refused: list[Refused] = []
+    for edit in edits:
+        if edit.start > edit.end:
+            refused.append(Refused(edit, "invalid range"))
+            continue
+        if edit in kept:
+            continue
+        clash = next((k for k in kept if _collide(k, edit)), None)
+        if clash is None:
+            kept.append(edit)
+        else:
+            who = clash.rule or "another fix"
+            refused.append(Refused(edit, f"overlaps an edit of {who} ({clash.description or 'same region'})"))
+    return kept, refused
+
+
+def _collide(a: TextEdit, b: TextEdit) -> bool:
+    if a.is_insertion and b.is_insertion:
+        return False
+    if a.is_insertion:
+        return b.start < a.start < b.end
+    if b.is_insertion:
+        return a.start < b.start < a.end
+    return a.start < b.end and b.start < a.end
+
+
+def apply_edits(source: SourceText, edits: Iterable[TextEdit]) -> str:
+    """The text with non-overlapping `edits` applied (call resolve_overlaps first)."""
+    ordered = sorted(enumerate(edits), key=lambda pair: (pair[1].start, pair[1].end, pair[0]))
+    out: list[str] = []
+    cursor = 0
+    for _, edit in ordered:
+        out.append(source.text[cursor : edit.start])
+        out.append(_newlines(edit.text, source.newline))
+        cursor = max(cursor, edit.end)
+    out.append(source.text[cursor:])
+    return "".join(out)
+
+
+def _newlines(text: str, newline: str) -> str:
+    if newline == "\n":
+        return text
+    return text.replace("\r\n", "\n").replace("\n", newline)
+
+
+# --- validation ---------------------------------------------------------------
+
+
+def _python_parses(text: str, path: str) -> str | None:
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return f"rewritten code does not parse: {exc.msg} (line {exc.lineno})"
+    except ValueError as exc:  # null bytes
+        return f"rewritten code does not parse: {exc}"
+    return None
+
+
+VALIDATORS: dict[str, Validator] = {".py": _python_parses, ".pyi": _python_parses}
+
+
+def register_validator(suffix: str, validator: Validator) -> None:
+    """Let another front end's fixers (TypeScript, .env, .prisma) check their output."""
+    VALIDATORS[suffix] = validator
+
+
+def validate(rel: str, text: str) -> str | None:
+    """None when `text` is acceptable for `rel`; a file type without a validator passes."""
+    validator = VALIDATORS.get(Path(rel).suffix) or VALIDATORS.get(Path(rel).name)
+    return validator(text, rel) if validator else None
+
+
+# --- writing ------------------------------------------------------------------
+
+
+def encode(source: SourceText, text: str) -> bytes:
+    return ((BOM if source.bom else "") + text).encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write via a temp file in the same directory and os.replace: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def commit(source: SourceText, new_text: str) -> None:
+    """Write `new_text` over `source.path` unless the file changed since it was read."""
+    path = source.path
+    if source.exists:
+        try:
+            current = path.read_bytes()
+        except OSError as exc:
+            raise StaleFileError(f"{source.rel}: cannot re-read before writing: {exc.strerror}") from exc
+        if digest(current) != source.sha:
+            raise StaleFileError(f"{source.rel}: changed since it was scanned; not overwritten")
+        mode: int | None = stat.S_IMODE(path.stat().st_mode)
+    else:
+        if path.exists():
+            raise StaleFileError(f"{source.rel}: appeared since the scan; not overwritten")
+        mode = None
+    write_atomic(path, encode(source, new_text), mode)
+
+
+# --- diffs and git ------------------------------------------------------------
+
+_COLORS = {"+": "\x1b[32m", "-": "\x1b[31m", "@": "\x1b[36m"}
+_BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+
+
+def render_diff(rel: str, before: str, after: str, *, color: bool = False, created: bool = False) -> str:
+    """A unified diff of one file (`--- /dev/null` for a created file)."""
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile="/dev/null" if created else f"a/{rel}",
+        tofile=f"b/{rel}",
+    )
+    out: list[str] = []
+    for line in lines:
+        text = line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        text = text.replace("\r\n", "\n")
+        if color:
+            head = line[:3] in ("---", "+++")
+            prefix = _BOLD if head else _COLORS.get(line[:1], "")
+            text = f"{prefix}{text.rstrip(chr(10))}{_RESET}\n" if prefix else text
+        out.append(text)
+    return "".join(out)
+
+
+def git_dirty(root: Path) -> list[str] | None:
+    """Paths with uncommitted changes under `root`; None when it is not in a git work tree."""
+    try:
+        proc = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "."],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return [line[3:] for line in proc.stdout.splitlines() if line.strip()]
