@@ -72,17 +72,29 @@ def url_identity(call: cst.Call, spec: ClientSpec, module: cst.Module | None = N
         positional = [a for a in call.args if a.keyword is None and not a.star]
         if len(positional) > spec.url_arg:
             node = positional[spec.url_arg].value
-    for kw in ("url", "dsn", "conninfo", "host", "datasource"):
+    for kw in ("url", "dsn", "conninfo", "datasource"):
         node = node or keyword_value(call, kw)
     if node is None:
-        return "<default>"
+        # No URL: the target is spelled out in keywords (host, port, db, ...).
+        parts = [
+            f"{kw}={_text(value)}"
+            for kw in ("host", "port", "db", "dbname", "database", "unix_socket_path")
+            if (value := keyword_value(call, kw)) is not None
+        ]
+        return "kw:" + ",".join(parts) if parts else "<default>"
     if isinstance(node, cst.SimpleString):
         value = node.evaluated_value
         return f"literal:{value!s}"
     env = _env_name(node)
     if env:
         return f"env:{env}"
-    return "expr:" + (cst.Module([]).code_for_node(node).replace(" ", "").replace("\n", ""))
+    return "expr:" + _text(node)
+
+
+def _text(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str):
+        return node.evaluated_value
+    return cst.Module([]).code_for_node(node).replace(" ", "").replace("\n", "")
 
 
 def match_client(call: cst.Call, ctx: PyContext, clients: dict[str, ClientSpec]) -> ClientCall | None:
