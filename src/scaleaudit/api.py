@@ -19,7 +19,7 @@ from typing import Any
 from scaleaudit.baseline import apply_baseline, read_baseline, write_baseline
 from scaleaudit.config import ConfigError, Settings, load_settings
 from scaleaudit.engine.runner import Progress, exit_code, run_scan
-from scaleaudit.model import ScanResult
+from scaleaudit.model import Fact, ScanResult
 
 __all__ = ["ConfigError", "exit_code", "scan", "scan_root", "settings_for", "write_baseline"]
 
@@ -64,3 +64,36 @@ def scan(
     if entries is not None:
         result = apply_baseline(result, entries)
     return result
+
+
+def check(
+    database_url: str | None,
+    redis_url: str | None,
+    settings: Settings,
+    path: Path | None = None,
+    *,
+    workers: int | None = None,
+    instances: int | None = None,
+    server_memory: str | None = None,
+    baseline: Path | None = None,
+    use_cache: bool = True,
+) -> ScanResult:
+    """Live checks of PostgreSQL/Redis; with `path`, joined with that code's static facts.
+
+    Raises `scaleaudit.live.connect.LiveError` (one line, no password) when a
+    server cannot be reached.
+    """
+    from dataclasses import replace
+
+    from scaleaudit.live.api import run_check
+
+    entries = read_baseline(baseline) if baseline is not None else None
+    facts: tuple[Fact, ...] = ()
+    if path is not None:
+        # Every rule on: the facts the joins need come from rules the user may have deselected.
+        everything = replace(settings, select=("ALL",), ignore=())
+        facts = scan([path], everything, use_cache=use_cache).facts
+    result = run_check(
+        database_url, redis_url, settings, facts, instances=instances, workers=workers, server_memory=server_memory
+    )
+    return apply_baseline(result, entries) if entries is not None else result

@@ -1,0 +1,1 @@
+"""Live checks: read-only probes of a running PostgreSQL and Redis, and their join with the code."""
