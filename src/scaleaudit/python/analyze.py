@@ -141,6 +141,22 @@ def _span(rng: CodeRange) -> Span:
     return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
 
+def _span_list(rng: CodeRange) -> list[int]:
+    span = _span(rng)
+    return [span.line, span.column, span.end_line, span.end_column]
+
+
+def _plain(value: Any, positions: Mapping[cst.CSTNode, CodeRange]) -> Any:
+    """Fact data with every node in it (a loop, a field) replaced by its span."""
+    if isinstance(value, cst.CSTNode):
+        return _span_list(positions[value])
+    if isinstance(value, dict):
+        return {k: _plain(v, positions) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, positions) for v in value]
+    return value
+
+
 def _materialise(
     rel: str, pending: list[Pending], positions: Mapping[cst.CSTNode, CodeRange], book: Rulebook
 ) -> tuple[list[Finding], list[Fact]]:
@@ -149,7 +165,7 @@ def _materialise(
     for item in pending:
         loc = Location(rel, _span(positions[item.node]))
         if item.fact_kind:
-            facts.append(Fact(item.fact_kind, loc, item.fact_data))
+            facts.append(Fact(item.fact_kind, loc, _plain(item.fact_data, positions)))
             continue
         meta = book.rule(item.rule)
         findings.append(
