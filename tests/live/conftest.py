@@ -14,6 +14,7 @@ check flags (no maxmemory, noeviction) and one configured well.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,16 @@ class PgServer:
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def statements_by(self, app: str, since: int = 0) -> list[str]:
+        """Statements the server logged (log_statement=all) for sessions of `app`, after offset `since`."""
+        out = []
+        for record in self.log_text()[since:].split("@@")[1:]:
+            name, _, rest = record.partition("|")
+            match = re.search(r"LOG:\s+(?:statement|execute [^:]*): (.*)", rest, re.DOTALL)
+            if name == app and match:
+                out.append(match.group(1).strip())
+        return out
+
 
 @dataclass(frozen=True)
 class RedisServer:
@@ -88,7 +99,7 @@ def _start_postgres(root: Path) -> PgServer:
         f"-p {port}", "-c listen_addresses=127.0.0.1", f"-k {root}",
         "-c max_connections=20", "-c superuser_reserved_connections=3",
         "-c shared_buffers=16MB", "-c shared_preload_libraries=pg_stat_statements",
-        "-c log_statement=all", "-c log_line_prefix='%a|%u|'", "-c fsync=off",
+        "-c log_statement=all", "-c log_line_prefix='@@%a|%u|'", "-c fsync=off",
         "-c track_io_timing=on",
     ])
     subprocess.run(
@@ -114,8 +125,8 @@ def _stop_postgres(server: PgServer) -> None:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     need((PG_BIN / "initdb").exists(), f"PostgreSQL binaries not found in {PG_BIN}")
-    need(Path(os.popen(f"{PG_BIN / 'pg_config'} --pkglibdir").read().strip(), "pg_stat_statements.so").exists(),
-         "pg_stat_statements is not installed")
+    libdir = subprocess.run([str(PG_BIN / "pg_config"), "--pkglibdir"], capture_output=True, text=True).stdout
+    need(Path(libdir.strip(), "pg_stat_statements.so").exists(), "pg_stat_statements is not installed")
     root = Path(tempfile.mkdtemp(prefix="scaleaudit-pg-"))
     server = _start_postgres(root)
     try:

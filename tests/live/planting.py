@@ -47,6 +47,7 @@ INSERT INTO users (email) SELECT 'u' || g || '@example.com' FROM generate_series
 INSERT INTO orders (user_id, status) SELECT 1 + g % 500, 'new' FROM generate_series(1, 2000) g;
 ALTER DATABASE healthy SET statement_timeout = '30s';
 ALTER DATABASE healthy SET idle_in_transaction_session_timeout = '60s';
+ALTER DATABASE healthy SET work_mem = '2MB';
 """
 
 
@@ -75,7 +76,6 @@ def plant_postgres(server: PgServer) -> None:
         for user_id in range(1, 200):
             conn.execute("SELECT * FROM orders WHERE user_id = %s", (user_id,)).fetchall()
             conn.execute("SELECT * FROM users WHERE email = %s", (f"u{user_id}@example.com",)).fetchall()
-        conn.execute("SELECT pg_stat_statements_reset()")
 
 
 def sick_workload(conn: psycopg.Connection[Any]) -> None:
