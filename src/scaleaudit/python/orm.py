@@ -264,11 +264,15 @@ def parse_query(
             query = Query("django", model.rsplit(".", 1)[-1], imports.resolve_dotted(model), node)
             return replace(_apply_django(query, links, sliced), node=node)
         return None
+    # Flask-SQLAlchemy: Model.query.filter(...).all()
+    if isinstance(base, cst.Attribute) and base.attr.value == "query":
+        model = dotted(base.value)
+        if model and model.rsplit(".", 1)[-1][:1].isupper():
+            flask = Query("sqlalchemy", model.rsplit(".", 1)[-1], imports.resolve_dotted(model), node)
+            return replace(_apply_sqlalchemy(flask, links, sliced), node=node)
     # SQLAlchemy: select(Model)... / session.query(Model)...
     if isinstance(base, cst.Call):
         start = _sa_select(base, imports)
-        if start is None and links and links[0][0] == "query" and isinstance(base, cst.Name):
-            return None
         if start is not None:
             return replace(_apply_sqlalchemy(start, links, sliced), node=node)
     for index, (name, call) in enumerate(links):
@@ -376,3 +380,26 @@ class ClassQueries:
     def of_self(self, ctx: Any) -> Query | None:
         cls = ctx.cls
         return None if cls is None else self.by_class.get(id(cls.node))
+
+
+def unbounded_select(sql: str) -> bool:
+    """A SELECT that reads rows from a table with no LIMIT, and is not aggregate-only.
+
+    Parsed with sqlglot (PostgreSQL dialect); anything it cannot parse, and
+    anything that is not a plain SELECT, counts as bounded: silence over guesses.
+    """
+    import sqlglot  # imported here: only files with raw SQL pay for it
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except Exception:  # sqlglot raises several error types; all mean "not for us"
+        return False
+    if not isinstance(tree, exp.Select) or (tree.args.get("from") or tree.args.get("from_")) is None:
+        return False
+    if tree.args.get("limit") is not None or tree.args.get("fetch") is not None:
+        return False
+    aggregate_only = tree.args.get("group") is None and all(
+        isinstance(e.unalias(), exp.AggFunc) for e in tree.expressions
+    )
+    return not aggregate_only

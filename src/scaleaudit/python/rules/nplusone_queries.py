@@ -1,0 +1,195 @@
+"""SA202 query-in-loop: a query call inside the body of a `for` loop or comprehension.
+
+Recognised query calls: a Django queryset evaluated (`Model.objects.get(...)`,
+`.first()`, `.count()`, `.exists()`, `.create()`..., a queryset iterated by a
+nested loop or passed to `list()`), SQLAlchemy `session.get/execute/scalars/
+scalar/query`, DB-API `cursor.execute`, and prisma-client-py
+`prisma.<model>.find_*`/`count`. A call to a function of the same module whose
+body runs such a query counts too (medium confidence: the helper may cache).
+
+Silent for loops over a literal list or `range(<literal>)` (a handful of
+known items), `while` loops (batching and polling), and tests.
+Severity: high in request handlers, medium elsewhere, low in batch code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import libcst as cst
+
+from scaleaudit.model import Confidence, Severity
+from scaleaudit.python.context import PyContext
+from scaleaudit.python.imports import dotted
+from scaleaudit.python.orm import DJANGO_SINGLE, is_constant_collection, parse_query, scope_label
+from scaleaudit.python.rule import Case, PythonRule
+
+_SQL_EXECUTORS = frozenset(
+    {"get", "execute", "scalars", "scalar", "query", "exec", "exec_driver_sql", "fetch", "fetchrow", "fetchval"}
+)
+_SQL_RECEIVERS = ("session", "db", "conn", "connection", "cursor", "cur", "sess", "pool")
+_PRISMA = frozenset(
+    {
+        "find_many",
+        "find_first",
+        "find_unique",
+        "find_first_or_raise",
+        "find_unique_or_raise",
+        "count",
+        "create",
+        "update",
+        "upsert",
+        "delete",
+    }
+)
+_SEVERITY = {"handler": Severity.HIGH, "batch": Severity.LOW}
+
+
+def query_call(node: cst.Call, ctx: PyContext) -> str | None:
+    """A short description of the query `node` runs, or None."""
+    if not isinstance(node.func, cst.Attribute):
+        return None
+    method = node.func.attr.value
+    receiver = dotted(node.func.value) or ""
+    last = receiver.rsplit(".", 1)[-1].lower()
+    if method in DJANGO_SINGLE:
+        query = parse_query(node.func.value, ctx.imports)
+        if query is not None and query.orm == "django":
+            return f"{query.model}.objects...{method}()"
+    if method in _SQL_EXECUTORS and receiver and (last in _SQL_RECEIVERS or last.endswith("session")):
+        return f"{receiver}.{method}()"
+    parts = receiver.split(".")
+    if method in _PRISMA and len(parts) == 2 and parts[0] in ("prisma", "db", "client"):
+        return f"{receiver}.{method}()"
+    return None
+
+
+@dataclass
+class _Call:
+    node: cst.CSTNode
+    name: str
+    scope: str
+
+
+def _loop_iterable(node: cst.CSTNode) -> cst.BaseExpression | None:
+    if isinstance(node, cst.For):
+        return node.iter
+    if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+        return node.for_in.iter
+    return None
+
+
+_DJ = "from app.models import Ticket, User\n"
+
+
+class QueryInLoop(PythonRule):
+    id = "SA202"
+    TRIGGERS = (b"objects", b"execute", b"scalars", b"session", b"prisma", b".get(", b"cursor", b"fetch", b"conn")
+    VALID: ClassVar[tuple[Case | str, ...]] = (
+        _DJ + "def v(request, ids):\n    users = User.objects.in_bulk(ids)\n    return [users[i] for i in ids]\n",
+        _DJ + "def v(request):\n    for name in ['a', 'b']:\n        Ticket.objects.get_or_create(name=name)\n",
+        _DJ + "def v(request):\n    for i in range(3):\n        Ticket.objects.create(n=i)\n",
+        _DJ + "def v(request):\n    t = Ticket.objects.first()\n    for c in t.items:\n        print(c)\n",
+        _DJ + "def v(request):\n    while True:\n        batch = Ticket.objects.filter(done=False).first()\n"
+        "        if batch is None:\n            break\n",
+        Case(_DJ + "def test_x():\n    for i in ids:\n        Ticket.objects.get(pk=i)\n", path="tests/test_t.py"),
+        "def v(request, rows):\n    for r in rows:\n        cache.get(r)\n",
+        "def v(request, rows):\n    for r in rows:\n        d.get(r, 0)\n",
+        "def f(session, ids):\n    return session.scalars(select(User).where(User.id.in_(ids))).all()\n",
+        "def f(items):\n    for item in items:\n        item.objects.count()\n",
+        _DJ + "def v(request, ids):\n    qs = Ticket.objects.filter(id__in=ids)\n    return [t.id for t in qs]\n",
+        "def helper(x):\n    return x + 1\ndef v(request, ids):\n    return [helper(i) for i in ids]\n",
+        "async def f(prisma, ids):\n    return await prisma.user.find_many(where={'id': {'in': ids}})\n",
+        "def f(cursor, rows):\n    cursor.executemany('insert into t values (%s)', rows)\n",
+        "def f(session, items):\n    for it in items:\n        session.add(it)\n    session.commit()\n",
+    )
+    INVALID: ClassVar[tuple[Case | str, ...]] = (
+        Case(_DJ + "def v(request, ids):\n    for i in ids:\n        print(User.objects.get(pk=i))\n", expect=1),
+        _DJ + "def v(request, ids):\n    return [User.objects.filter(pk=i).first() for i in ids]\n",
+        _DJ + "def v(request, users):\n    return {u.id: Ticket.objects.filter(owner=u).count() for u in users}\n",
+        _DJ + "def v(request, rows):\n    for r in rows:\n        Ticket.objects.create(title=r)\n",
+        _DJ + "def v(request, users):\n    for u in users:\n        for t in Ticket.objects.filter(owner=u):\n"
+        "            print(t)\n",
+        _DJ + "def v(request, users):\n    for u in users:\n        ts = list(Ticket.objects.filter(owner=u))\n",
+        "def f(session, ids):\n    return [session.get(User, i) for i in ids]\n",
+        "def f(session, ids):\n    for i in ids:\n"
+        "        session.execute(text('select 1 from t where id = :i'), {'i': i})\n",
+        "def f(db, ids):\n    for i in ids:\n        db.scalars(select(User).where(User.id == i)).first()\n",
+        "def f(cursor, ids):\n    for i in ids:\n        cursor.execute('select * from t where id = %s', (i,))\n",
+        "def f(self, ids):\n    for i in ids:\n        self.session.query(User).get(i)\n",
+        "async def f(prisma, ids):\n    for i in ids:\n        await prisma.user.find_unique(where={'id': i})\n",
+        "async def f(conn, ids):\n    return [await conn.fetchrow('select 1', i) for i in ids]\n",
+        Case(
+            _DJ + "def owner_of(t):\n    return User.objects.get(pk=t.owner_id)\n"
+            "def v(request, tickets):\n    return [owner_of(t) for t in tickets]\n",
+            expect=1,
+            note="a helper of the same module that queries",
+        ),
+        Case(
+            _DJ + "def handle(*a):\n    for i in ids:\n        User.objects.get(pk=i)\n",
+            path="app/management/commands/sync.py",
+            note="batch: low severity",
+        ),
+    )
+
+    def setup(self) -> None:
+        self.in_loop: list[_Call] = []
+        self.helper_calls: list[_Call] = []
+        self.query_functions: set[str] = set()
+
+    def _scope(self, ctx: PyContext) -> str | None:
+        loop = ctx.loop
+        if loop is None or not isinstance(loop.node, (cst.For, *_COMPS)) or ctx.is_test:
+            return None
+        iterable = _loop_iterable(loop.node)
+        if iterable is None or is_constant_collection(iterable):
+            return None
+        return scope_label(ctx)
+
+    def visit_Call(self, node: cst.Call, ctx: PyContext) -> None:
+        name = query_call(node, ctx)
+        function = ctx.function
+        if name is not None and function is not None and function.name != "<lambda>":
+            self.query_functions.add(function.name)
+        scope = self._scope(ctx)
+        if scope is None:
+            return
+        callee = dotted(node.func) or ""
+        if name is None and callee == "list" and node.args:
+            query = parse_query(node.args[0].value, ctx.imports)
+            name = f"list({query.model}.objects...)" if query and query.orm == "django" else None
+        if name is not None:
+            self.in_loop.append(_Call(node, name, scope))
+        elif callee and (callee.count(".") == 0 or callee.startswith("self.")) and callee.count(".") <= 1:
+            self.helper_calls.append(_Call(node, callee.rsplit(".", 1)[-1], scope))
+
+    def visit_For(self, node: cst.For, ctx: PyContext) -> None:
+        scope = self._scope(ctx)
+        query = parse_query(node.iter, ctx.imports) if scope else None
+        if scope and query is not None and query.orm == "django" and not query.single:
+            self.in_loop.append(_Call(node.iter, f"{query.model}.objects... (iterated)", scope))
+
+    def finish(self) -> None:
+        for call in self.in_loop:
+            self.report(
+                call.node,
+                severity=_SEVERITY.get(call.scope, Severity.MEDIUM),
+                confidence=Confidence.HIGH,
+                anchor=call.name,
+                query=call.name,
+                how="runs once per item",
+            )
+        for call in self.helper_calls:
+            if call.name in self.query_functions:
+                self.report(
+                    call.node,
+                    severity=_SEVERITY.get(call.scope, Severity.MEDIUM),
+                    confidence=Confidence.MEDIUM,
+                    anchor=f"{call.name}()",
+                    query=f"{call.name}()",
+                    how="runs a query, once per item",
+                )
+
+
+_COMPS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
