@@ -51,11 +51,12 @@ def _run_checks(
     outcome: Outcome,
     to_skip: Callable[[Exception], Skip | None],
 ) -> None:
-    for rule_id, check in checks:
-        if rule_id not in enabled:
+    for rule_ids, check in checks:
+        if not enabled.intersection(rule_ids.split()):
             continue
+        rule_id = rule_ids.split()[0]  # a check may report several rules ("SA650 SA651")
         try:
-            outcome.hits.extend(check(probe))
+            outcome.hits.extend(h for h in check(probe) if h.rule in enabled)
         except Skip as skip:
             outcome.skips.append((rule_id, skip))
         except Exception as exc:

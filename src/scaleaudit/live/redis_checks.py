@@ -253,7 +253,7 @@ def check_latency_monitor(p: RedisProbe) -> list[Hit]:
 Check = Callable[[RedisProbe], list[Hit]]
 
 CHECKS: tuple[tuple[str, Check], ...] = (
-    ("SA650", check_maxmemory),
+    ("SA650 SA651", check_maxmemory),
     ("SA652", check_evictions),
     ("SA653", check_hit_rate),
     ("SA654", check_clients),
