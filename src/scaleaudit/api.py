@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaleaudit.baseline import apply_baseline, read_baseline, write_baseline
 from scaleaudit.config import ConfigError, Settings, load_settings
 from scaleaudit.engine.runner import Progress, exit_code, run_scan
 from scaleaudit.model import Fact, ScanResult
+
+if TYPE_CHECKING:
+    from scaleaudit.fixes.base import FixResult
 
 __all__ = ["ConfigError", "exit_code", "scan", "scan_root", "settings_for", "write_baseline"]
 
@@ -97,3 +100,31 @@ def check(
         database_url, redis_url, settings, facts, instances=instances, workers=workers, server_memory=server_memory
     )
     return apply_baseline(result, entries) if entries is not None else result
+
+
+def fix(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    write: bool = False,
+    unsafe: bool = False,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    require_clean: bool = False,
+    use_cache: bool = True,
+) -> FixResult:
+    """Scan, then propose (or with `write`, apply) the automatic fixes; see scaleaudit.fixes.api."""
+    from scaleaudit.fixes.api import run_fix
+
+    if os.environ.get("SCALEAUDIT_NO_CACHE"):
+        use_cache = False
+    return run_fix(
+        paths,
+        settings,
+        write=write,
+        unsafe=unsafe,
+        select=select,
+        ignore=ignore,
+        require_clean=require_clean,
+        use_cache=use_cache,
+    )

@@ -82,6 +82,8 @@ def scan(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list skipped files."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text even on a terminal (also NO_COLOR=1)."),
+    fix: bool = typer.Option(False, "--fix", help="Apply the safe fixes: an alias of `scaleaudit fix --write`."),
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes", help="With --fix: also apply unsafe fixes."),
 ) -> None:
     """Scan source code for scalability problems.
 
@@ -109,6 +111,11 @@ def scan(
         min_confidence=parse_confidence(min_confidence),
         jobs=jobs,
     )
+    if fix:  # the same API call and report as `scaleaudit fix --write`
+        from scaleaudit.cli.fix import fix_and_report
+
+        code = fix_and_report(targets, settings, write=True, unsafe=unsafe_fixes, use_cache=not no_cache)
+        raise typer.Exit(0 if exit_zero and code == 1 else code)
     with progress_bar(not quiet, "scanning") as progress:
         result = api.scan(
             targets,

@@ -47,6 +47,9 @@ class TextEdit:
     text: str
     rule: str = ""
     description: str = ""
+    # Edits sharing a group stand or fall together: half of a rewrite (the
+    # statement removed, the import not added) would leave a NameError.
+    group: str = ""
 
     @property
     def is_insertion(self) -> bool:
@@ -104,24 +107,36 @@ def resolve_overlaps(edits: Sequence[TextEdit]) -> tuple[list[TextEdit], list[Re
 
     Two insertions at one point both apply (in priority order). An identical
     edit proposed twice applies once. Anything else that touches a kept
-    edit's range is refused: merging two rewrites of one region is how fixers
-    produce broken code.
+    edit's range is refused — with every edit of its group: merging two
+    rewrites of one region is how fixers produce broken code.
     """
+    groups: dict[str, list[TextEdit]] = {}
+    for index, edit in enumerate(edits):
+        groups.setdefault(edit.group or f"#{index}", []).append(edit)
     kept: list[TextEdit] = []
     refused: list[Refused] = []
-    for edit in edits:
+    for members in groups.values():
+        reason = _group_clash(members, kept)
+        if reason:
+            refused.extend(Refused(edit, reason) for edit in members)
+        else:
+            kept.extend(edit for edit in members if edit not in kept)
+    return kept, refused
+
+
+def _group_clash(members: Sequence[TextEdit], kept: Sequence[TextEdit]) -> str:
+    accepted: list[TextEdit] = []
+    for edit in members:
         if edit.start > edit.end:
-            refused.append(Refused(edit, "invalid range"))
-            continue
+            return "invalid range"
         if edit in kept:
             continue
-        clash = next((k for k in kept if _collide(k, edit)), None)
-        if clash is None:
-            kept.append(edit)
-        else:
+        clash = next((k for k in (*kept, *accepted) if _collide(k, edit)), None)
+        if clash is not None:
             who = clash.rule or "another fix"
-            refused.append(Refused(edit, f"overlaps an edit of {who} ({clash.description or 'same region'})"))
-    return kept, refused
+            return f"overlaps an edit of {who} ({clash.description or 'same region'})"
+        accepted.append(edit)
+    return ""
 
 
 def _collide(a: TextEdit, b: TextEdit) -> bool:
@@ -147,6 +162,27 @@ def apply_edits(source: SourceText, edits: Iterable[TextEdit]) -> str:
     return "".join(out)
 
 
+def line_edits(
+    source: SourceText, new_text: str, *, rule: str = "", description: str = "", group: str = ""
+) -> list[TextEdit]:
+    """The change from `source.text` to `new_text` as whole-line edits, one per hunk.
+
+    A fixer may rewrite a whole tree and still propose only the lines it
+    changed, so fixes in other parts of the file do not look like overlaps.
+    """
+    old_lines = source.text.splitlines(keepends=True)
+    new_lines = new_text.splitlines(keepends=True)
+    starts = [0]
+    for line in old_lines:
+        starts.append(starts[-1] + len(line))
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    return [
+        TextEdit(starts[i1], starts[i2], "".join(new_lines[j1:j2]), rule, description, group)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
+
+
 def _newlines(text: str, newline: str) -> str:
     if newline == "\n":
         return text
@@ -167,6 +203,21 @@ def _python_parses(text: str, path: str) -> str | None:
 
 
 VALIDATORS: dict[str, Validator] = {".py": _python_parses, ".pyi": _python_parses}
+
+
+# (text as read, rewritten text) -> final text: a language's clean-up after all
+# fixes of a file are combined (Python: imports that only the removed code used).
+Finisher = Callable[[str, str], str]
+FINISHERS: dict[str, Finisher] = {}
+
+
+def register_finisher(suffix: str, finisher: Finisher) -> None:
+    FINISHERS[suffix] = finisher
+
+
+def finish(rel: str, before: str, after: str) -> str:
+    finisher = FINISHERS.get(Path(rel).suffix)
+    return finisher(before, after) if finisher and before else after
 
 
 def register_validator(suffix: str, validator: Validator) -> None:

@@ -1,0 +1,132 @@
+"""`scaleaudit fix`: show (or, with --write, apply) the automatic fixes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import typer
+
+from scaleaudit import api
+from scaleaudit.cli import app
+from scaleaudit.cli._common import color_wanted, split_list
+from scaleaudit.config import Settings
+from scaleaudit.fixes.base import FixResult
+
+EXIT_HELP = (
+    "Exit codes: as for scan — 0 nothing at or above --fail-on remains; 1 findings remain; "
+    "2 usage or config error, or a file that could not be written."
+)
+
+
+def with_capacity(
+    settings: Settings, max_connections: int | None, workers: int | None, instances: int | None
+) -> Settings:
+    """--max-connections/--workers/--instances override [capacity] for the pool numbers."""
+    changes = {"max_connections": max_connections, "workers": workers, "instances": instances}
+    chosen = {k: v for k, v in changes.items() if v is not None}
+    return replace(settings, capacity=replace(settings.capacity, **chosen)) if chosen else settings
+
+
+def fix_and_report(
+    targets: Sequence[Path],
+    settings: Settings,
+    *,
+    write: bool,
+    unsafe: bool,
+    require_clean: bool = False,
+    use_cache: bool = True,
+    no_color: bool = False,
+    exit_zero: bool = False,
+) -> int:
+    """Run the fixes, print diffs (stdout) and the summary (stderr); the exit code. Shared with `scan --fix`."""
+    result = api.fix(targets, settings, write=write, unsafe=unsafe, require_clean=require_clean, use_cache=use_cache)
+    if not write:
+        color = bool(color_wanted(no_color, sys.stdout))
+        for change in result.changes:
+            sys.stdout.write(change.diff(color=color))
+    summarise(result, write)
+    if result.failures:
+        return 2
+    if exit_zero:
+        return 0
+    remaining = result.remaining if result.written else result.scan.findings
+    return 1 if any(f.severity.rank >= settings.fail_on.rank for f in remaining) else 0
+
+
+def summarise(result: FixResult, write: bool) -> None:
+    err = sys.stderr
+    for warning in result.warnings:
+        err.write(f"scaleaudit: warning: {warning}\n")
+    created = sum(1 for c in result.changes if c.created)
+    verb = "changed" if write else "would change"
+    err.write(
+        f"scaleaudit: {verb} {len(result.changes)} file(s)"
+        + (f" ({created} created)" if created else "")
+        + f"; {len(result.applied)} fix(es) {'applied' if write else 'to apply'}, "
+        + f"{len(result.skipped)} finding(s) skipped\n"
+    )
+    label = "fixed   " if result.written else "to fix  "
+    for applied in result.applied:
+        err.write(f"  {label} {applied.rule} {applied.path}:{applied.line}  {applied.description}\n")
+    for skipped in result.skipped:
+        err.write(f"  skipped  {skipped.rule} {skipped.path}:{skipped.line}  {skipped.reason}\n")
+    for failure in result.failures:
+        err.write(f"  not written  {failure.path}: {failure.reason}\n")
+    if not write and result.changes:
+        err.write("scaleaudit: nothing was written; run with --write to apply\n")
+
+
+@app.command("fix", epilog=EXIT_HELP)
+def fix(
+    paths: list[Path] = typer.Argument(None, help="Files or directories (default: the current directory)."),
+    write: bool = typer.Option(False, "--write", "-w", help="Apply the fixes (default: only show the diff)."),
+    unsafe_fixes: bool = typer.Option(
+        False, "--unsafe-fixes", help="Also apply fixes that can change behaviour (each rule's docs say which)."
+    ),
+    select: list[str] | None = typer.Option(None, "--select", help="Only fix these rules (ids, prefixes, categories)."),
+    ignore: list[str] | None = typer.Option(None, "--ignore", help="Do not fix these rules."),
+    require_clean: bool = typer.Option(
+        False, "--require-clean", help="With --write: refuse to write when the git work tree has changes."
+    ),
+    max_connections: int | None = typer.Option(
+        None, "--max-connections", min=1, help="The server's max_connections (pool sizes; overrides [capacity])."
+    ),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes per instance."),
+    instances: int | None = typer.Option(None, "--instances", min=1, help="App instances."),
+    config: Path | None = typer.Option(None, "--config", help="Config file."),
+    isolated: bool = typer.Option(False, "--isolated", help="Ignore all config files."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write .scaleaudit_cache/."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings remain."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain diff even on a terminal (also NO_COLOR=1)."),
+) -> None:
+    """Fix what can be fixed: one shared client per target, sized pools, ...
+
+    Safe fixes only by default; shows a unified diff and changes nothing unless --write.
+    Every rewritten file must re-parse; files changed since the scan are not overwritten.
+
+    [bold]Examples[/bold]
+
+      scaleaudit fix .                          # the diff
+      scaleaudit fix . --write                  # apply the safe fixes
+      scaleaudit fix . --write --unsafe-fixes --select SA102
+      scaleaudit fix . --max-connections 200 --workers 4 --instances 3
+    """
+    targets = paths or [Path(".")]
+    settings = api.settings_for(
+        targets, config, isolated=isolated, select=split_list(select), ignore=split_list(ignore)
+    )
+    settings = with_capacity(settings, max_connections, workers, instances)
+    code = fix_and_report(
+        targets,
+        settings,
+        write=write,
+        unsafe=unsafe_fixes,
+        require_clean=require_clean,
+        use_cache=not no_cache,
+        no_color=no_color,
+        exit_zero=exit_zero,
+    )
+    raise typer.Exit(code)

@@ -1,0 +1,228 @@
+"""`run_fix`: scan, let every fixer propose, keep what is safe to write, write it.
+
+The order of fixers is their priority: the shared-client fix removes whole
+client constructions, so it runs before the pool fix that would otherwise
+size a pool about to disappear. Proposals are accepted greedily in that
+order; one whose edits collide with an accepted one, or that makes a file
+fail to re-parse, is refused whole (never half-applied) with a reason. The
+per-file steps never raise: a file that cannot be written becomes a
+`FileFailure` and the run goes on (LibCST's TransformFailure, in spirit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from scaleaudit.capacity import pool_plan
+from scaleaudit.config import Settings
+from scaleaudit.engine.job import Job
+from scaleaudit.engine.runner import Selection, run_scan
+from scaleaudit.fixes import pool_config, shared_client
+from scaleaudit.fixes.base import (
+    Applied,
+    FileChange,
+    FileFailure,
+    FixContext,
+    Fixer,
+    FixResult,
+    Proposal,
+    Skipped,
+    key_of,
+)
+from scaleaudit.fixes.pysource import tidy
+from scaleaudit.fixes.writer import (
+    StaleFileError,
+    TextEdit,
+    apply_edits,
+    commit,
+    digest,
+    finish,
+    git_dirty,
+    register_finisher,
+    validate,
+)
+from scaleaudit.fixes.writer import resolve_overlaps as resolve_overlaps
+from scaleaudit.model import FixSafety, ScanResult
+from scaleaudit.rulebook import ClientSpec
+
+register_finisher(".py", tidy)
+
+# Priority order (see the module docstring).
+FIXERS: tuple[Fixer, ...] = (shared_client.fix_shared_clients, pool_config.fix_pool_config)
+
+
+def run_fix(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    write: bool = False,
+    unsafe: bool = False,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+    require_clean: bool = False,
+    use_cache: bool = True,
+) -> FixResult:
+    scan = run_scan(paths, settings, use_cache=use_cache)
+    ctx, not_allowed = _context(scan, settings, select, ignore, unsafe)
+    proposals: list[Proposal] = []
+    skipped: list[Skipped] = list(not_allowed)
+    for fixer in FIXERS:
+        for item in fixer(ctx):
+            if isinstance(item, Proposal):
+                proposals.append(item)
+            else:
+                skipped.append(item)
+    accepted, refused, texts, failures = _settle(ctx, proposals)
+    skipped += refused
+    changes = tuple(
+        FileChange(rel, ctx.source(rel).text, text, created=not ctx.source(rel).exists)
+        for rel, text in sorted(texts.items())
+        if text != ctx.source(rel).text or not ctx.source(rel).exists
+    )
+    warnings: list[str] = []
+    written = False
+    if write and changes:
+        dirty = git_dirty(ctx.root)
+        if dirty:
+            message = f"the git work tree has uncommitted changes ({len(dirty)} file(s), e.g. {dirty[0]})"
+            if require_clean:
+                failures.append(FileFailure(".", f"refused: {message} and --require-clean was given"))
+                return _result(scan, changes, accepted, skipped, failures, warnings, False, ctx)
+            warnings.append(f"{message}; review the fix with `git diff`")
+        failures += _write(ctx, changes)
+        written = True
+    return _result(scan, changes, accepted, skipped, failures, warnings, written, ctx)
+
+
+def _context(
+    scan: ScanResult,
+    settings: Settings,
+    select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+    unsafe: bool,
+) -> tuple[FixContext, list[Skipped]]:
+    job = Job.from_settings(settings)
+    book = job.book
+    chosen = Selection.resolve(book, tuple(select or settings.select), tuple(ignore or settings.ignore)).enabled
+    allowed = frozenset(
+        r for r in chosen if book.rules[r].fix_safety == FixSafety.SAFE or (unsafe and book.rules[r].fix_safety)
+    )
+    not_allowed = [
+        Skipped(f.rule, f.path, f.line, "unsafe fix (it can change behaviour): rerun with --unsafe-fixes")
+        for f in scan.findings
+        if f.rule in chosen and f.rule not in allowed and book.rules[f.rule].fix_safety == FixSafety.UNSAFE
+    ]
+    extra: dict[str, ClientSpec] = dict(job.options.get("extra_clients", {}))
+    ctx = FixContext(
+        root=Path(scan.root),
+        settings=settings,
+        scan=scan,
+        book=book,
+        plan=pool_plan(settings.capacity),
+        enabled=allowed,
+        unsafe=unsafe,
+        clients={**book.clients_by_qualname("python"), **extra},
+    )
+    return ctx, not_allowed
+
+
+def _settle(
+    ctx: FixContext, proposals: list[Proposal]
+) -> tuple[list[Proposal], list[Skipped], dict[str, str], list[FileFailure]]:
+    """Accept proposals in priority order; refuse collisions and re-parse failures whole."""
+    accepted: list[Proposal] = []
+    refused: list[Skipped] = []
+    kept: dict[str, list[TextEdit]] = {}
+    for proposal in proposals:
+        reason = _clash(proposal, kept)
+        if reason:
+            refused.append(Skipped(proposal.rule, proposal.path, proposal.line, reason))
+            continue
+        accepted.append(proposal)
+        for rel, edits in proposal.edits.items():
+            kept.setdefault(rel, []).extend(edits)
+    failures: list[FileFailure] = []
+    while True:
+        texts = {
+            rel: finish(rel, ctx.source(rel).text, apply_edits(ctx.source(rel), edits)) for rel, edits in kept.items()
+        }
+        broken = {rel: err for rel, text in texts.items() if (err := validate(rel, text))}
+        if not broken:
+            return accepted, refused, texts, failures
+        for rel, err in broken.items():
+            failures.append(FileFailure(rel, err))
+        for proposal in [p for p in accepted if set(p.edits) & set(broken)]:
+            accepted.remove(proposal)
+            refused.append(Skipped(proposal.rule, proposal.path, proposal.line, "its rewrite did not re-parse"))
+        kept = {}
+        for proposal in accepted:
+            for rel, edits in proposal.edits.items():
+                kept.setdefault(rel, []).extend(edits)
+
+
+def _combined(ctx: FixContext, rel: str, edits: list[TextEdit]) -> str:
+    source = ctx.source(rel)
+    return finish(rel, source.text, apply_edits(source, edits))
+
+
+def _clash(proposal: Proposal, kept: dict[str, list[TextEdit]]) -> str:
+    for rel, edits in proposal.edits.items():
+        tagged = [replace(e, group="__candidate__") for e in edits]
+        _, refused = resolve_overlaps([*kept.get(rel, []), *tagged])
+        if refused:
+            return refused[0].reason
+    return ""
+
+
+def _write(ctx: FixContext, changes: Sequence[FileChange]) -> list[FileFailure]:
+    """Check every file first, then write: one stale file must not leave half a fix on disk."""
+    stale: list[FileFailure] = []
+    for change in changes:
+        source = ctx.source(change.path)
+        path = source.path
+        now = digest(path.read_bytes()) if path.exists() else ""
+        if now != source.sha:
+            stale.append(FileFailure(change.path, "changed since it was scanned; nothing was written"))
+    if stale:
+        return stale
+    failures: list[FileFailure] = []
+    for change in sorted(changes, key=lambda c: not c.created):  # new shared modules first
+        try:
+            commit(ctx.source(change.path), change.after)
+        except (StaleFileError, OSError) as exc:
+            failures.append(FileFailure(change.path, str(exc)))
+    return failures
+
+
+def _result(
+    scan: ScanResult,
+    changes: tuple[FileChange, ...],
+    accepted: list[Proposal],
+    skipped: list[Skipped],
+    failures: list[FileFailure],
+    warnings: list[str],
+    written: bool,
+    ctx: FixContext,
+) -> FixResult:
+    failed = {f.path for f in failures}
+    refused_all = any(f.path == "." for f in failures)
+    ok = [] if refused_all else [p for p in accepted if not (written and set(p.edits) & failed)]
+    resolved = {k for p in ok for k in p.resolves}
+    handled = resolved | {(s.rule, s.path, s.line) for s in skipped}
+    leftover = [
+        Skipped(f.rule, f.path, f.line, "no automatic fix applies here")
+        for f in scan.findings
+        if f.rule in ctx.enabled and key_of(f) not in handled
+    ]
+    return FixResult(
+        scan=scan,
+        changes=changes,
+        applied=tuple(Applied(p.rule, p.path, p.line, p.description) for p in ok),
+        skipped=tuple(sorted({*skipped, *leftover}, key=lambda s: (s.path, s.line, s.rule))),
+        failures=tuple(failures),
+        warnings=tuple(warnings),
+        written=written,
+        remaining=tuple(f for f in scan.findings if key_of(f) not in resolved),
+    )
