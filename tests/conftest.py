@@ -43,7 +43,8 @@ def triples(result: ScanResult) -> set[tuple[str, int, str]]:
 
 
 def expected_markers(root: Path, suffixes: tuple[str, ...] = (".py", ".ts", ".js", ".prisma", ".env", ".example",
-                                                               ".html", ".yml", ".yaml")) -> set[tuple[str, int, str]]:
+                                                               ".html", ".yml", ".yaml", ".tsx", ".mjs", ".cjs",
+                                                               )) -> set[tuple[str, int, str]]:
     """`# expect: SA101, SA103` at the end of a fixture line pins those findings to that line."""
     out: set[tuple[str, int, str]] = set()
     for path in sorted(root.rglob("*")):

@@ -22,13 +22,16 @@ from scaleaudit.project import ProjectContext
 # Scopes that make a long-lived client at import time. Per-call constructions
 # are SA102's business; tests, scripts and migrations are their own processes.
 IMPORT_TIME = ("module",)
+_FAMILY = {"javascript": "typescript"}
 
 
 def _groups(facts: list[Fact]) -> dict[tuple[str, str, str], list[Fact]]:
     groups: dict[tuple[str, str, str], list[Fact]] = defaultdict(list)
     for fact in facts:
         if fact.get("scope") in IMPORT_TIME:
-            groups[(fact.get("language", "python"), fact.get("kind"), fact.get("url"))].append(fact)
+            # .js and .ts files of one project share clients: one language family
+            language = _FAMILY.get(fact.get("language", "python"), fact.get("language", "python"))
+            groups[(language, fact.get("kind"), fact.get("url"))].append(fact)
     return groups
 
 

@@ -1,0 +1,1 @@
+"""Front end for configuration files: .env, schema.prisma, compose YAML, Procfile."""
