@@ -36,6 +36,7 @@ def check(
     min_confidence: str | None = typer.Option(None, "--min-confidence", help="Hide findings below this confidence."),
     config: Path | None = typer.Option(None, "--config", help="Config file ([check] timeouts and thresholds)."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore all config files."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Scan PATH without .scaleaudit_cache/."),
     baseline: Path | None = typer.Option(None, "--baseline", help="Only report findings not in this baseline file."),
     write_baseline: bool = typer.Option(False, "--write-baseline", help="Write findings to --baseline and exit 0."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings fail the run."),
@@ -73,6 +74,7 @@ def check(
             instances=instances,
             server_memory=server_memory,
             baseline=None if write_baseline else baseline,
+            use_cache=not no_cache,
         )
     except LiveError as exc:
         raise UserError(str(exc)) from None

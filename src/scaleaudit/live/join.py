@@ -175,7 +175,7 @@ def model_index_drift(facts: Sequence[Fact], pg: PgState) -> list[Hit]:
         for index in live:
             if index.primary or not index.plain:
                 continue
-            if not any(set(cols) == set(index.columns[: len(cols)]) for cols in declared):
+            if not any(set(cols) == set(index.columns) for cols in declared):
                 hits.append(Hit("SA693", f"db-index:{index.name}",
                                 {"model": model.get("name"), "index": index.name,
                                  "columns": ", ".join(index.columns), "table": table}, location=model))
