@@ -28,7 +28,7 @@ def relation_in_loop(ctx: ProjectContext) -> Iterator[Finding]:
     registry = Registry.of(ctx.facts, ctx.paths)
     for fact in facts:
         model = registry.resolve(str(fact.get("model")), str(fact.get("qualname") or ""))
-        if model is None or fact.get("scope") == "test":
+        if model is None or fact.get("scope") in ("test", "migration"):
             continue
         problem = per_item_query(model, str(fact.get("attr")), fact.get("next"), fact.data)
         if problem is None:

@@ -342,6 +342,8 @@ def scope_label(ctx: Any) -> str:
     """Where code runs, for grading: "test", "batch", "handler" or "function"."""
     if ctx.is_test:
         return "test"
+    if ctx.is_migration:
+        return "migration"
     if ctx.is_batch or ctx.in_main_guard:
         return "batch"
     return "handler" if ctx.in_handler else "function"
@@ -399,7 +401,7 @@ def unbounded_select(sql: str) -> bool:
         return False
     if tree.args.get("limit") is not None or tree.args.get("fetch") is not None:
         return False
-    aggregate_only = tree.args.get("group") is None and all(
-        isinstance(e.unalias(), exp.AggFunc) for e in tree.expressions
-    )
-    return not aggregate_only
+    group = tree.args.get("group")
+    keys = {k.sql() for k in group.expressions} if group is not None else set()
+    # Aggregates, optionally per group key: one row, or one per group (a status, a day), not per row.
+    return not all(isinstance(e.unalias(), exp.AggFunc) or e.unalias().sql() in keys for e in tree.expressions)

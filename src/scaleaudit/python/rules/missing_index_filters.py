@@ -120,6 +120,15 @@ def _sa_columns(node: cst.BaseExpression) -> Iterator[tuple[str, str]]:
                 yield model, attr
 
 
+def _filtered_before(node: cst.Call) -> bool:
+    receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+    while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
+        if receiver.func.attr.value in ("where", "filter", "filter_by"):
+            return True
+        receiver = receiver.func.value
+    return False
+
+
 class FilterFacts(PythonRule):
     id = "SA402"
     TRIGGERS = (b"objects", b"where(", b"filter", b"order_by")
@@ -131,6 +140,10 @@ class FilterFacts(PythonRule):
         _dj("def v(r):\n    return Ticket.objects.filter(title__startswith='a')[:5]\n", note="leads a composite"),
         _dj("def v(r):\n    return Ticket.objects.filter(pk=1, id=2)\n"),
         _dj("def v(r):\n    return Ticket.objects.order_by('title')[:5]\n", note="title leads the composite index"),
+        _dj(
+            "def v(r):\n    return Ticket.objects.filter(code='x').order_by('email')[:5]\n",
+            note="sorted after a filter",
+        ),
         _dj(
             "def v(r):\n    return Ticket.objects.filter(email='a', title='b')[:5]\n",
             note="one of the filtered columns leads an index",
@@ -200,12 +213,16 @@ class FilterFacts(PythonRule):
             if found is None:
                 return
             query = found[0]
+            if method == "order_by" and any(m in _DJANGO_FILTERS for m in query.methods):
+                return  # sorting rows already narrowed by a filter: the filter's index is what matters
             fields = django_fields(node, method) if query.orm == "django" or method == "filter_by" else []
             if fields and (query.orm == "django" or method == "filter_by"):
                 clause = "order_by" if method == "order_by" else "where"
                 self._emit(node, query.orm, query.model, query.qualname, fields, clause)
 
     def _sqlalchemy(self, node: cst.Call, method: str) -> None:
+        if method == "order_by" and _filtered_before(node):
+            return
         by_model: dict[str, list[str]] = {}
         for arg in node.args:
             for model, attr in _sa_columns(arg.value):

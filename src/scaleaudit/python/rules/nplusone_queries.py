@@ -145,7 +145,8 @@ class QueryInLoop(PythonRule):
         iterable = _loop_iterable(loop.node)
         if iterable is None or is_constant_collection(iterable):
             return None
-        return scope_label(ctx)
+        scope = scope_label(ctx)
+        return None if scope == "migration" else scope
 
     def visit_Call(self, node: cst.Call, ctx: PyContext) -> None:
         name = query_call(node, ctx)

@@ -111,6 +111,8 @@ class UnboundedResult(PythonRule):
         "def helper():\n    return Ticket.objects.all()\n",
         _H + "@router.get('/')\nasync def f(prisma):\n    return await prisma.user.find_many(take=20)\n",
         _views("def index(request):\n    return render(request, 't.html', {'n': Ticket.objects.aggregate(n=1)})\n"),
+        _H + "@router.get('/')\ndef f(s):\n    return s.execute(text('select status, count(*) from orders group by "
+        "status')).all()\n",
         _H + "@router.get('/')\ndef f(cur):\n    cur.execute('select id from t order by id limit 10')\n"
         "    return cur.fetchall()\n",
     )
@@ -143,8 +145,6 @@ class UnboundedResult(PythonRule):
         ),
         _H + "@router.get('/')\ndef f(s):\n    rows = s.execute(text('select o.id from orders o join users u on "
         "u.id = o.user_id')).fetchall()\n    return [dict(r) for r in rows]\n",
-        _H + "@router.get('/')\ndef f(s):\n    return s.execute(text('select status, count(*) from orders group by "
-        "status')).all()\n",
     )
 
     def setup(self) -> None:
