@@ -21,8 +21,12 @@ def _source(tmp_path: Path, data: bytes, name: str = "m.py") -> SourceText:
 
 def test_identical_edits_apply_once_and_insertions_at_one_point_both_apply(tmp_path: Path) -> None:
     src = _source(tmp_path, b"a = 1\n")
-    edits = [TextEdit(0, 0, "import x\n", "SA101"), TextEdit(0, 0, "import y\n", "SA103"),
-             TextEdit(4, 5, "2", "SA103"), TextEdit(4, 5, "2", "SA103")]
+    edits = [
+        TextEdit(0, 0, "import x\n", "SA101"),
+        TextEdit(0, 0, "import y\n", "SA103"),
+        TextEdit(4, 5, "2", "SA103"),
+        TextEdit(4, 5, "2", "SA103"),
+    ]
     kept, refused = writer.resolve_overlaps(edits)
     assert not refused
     assert writer.apply_edits(src, kept) == "import x\nimport y\na = 2\n"
@@ -128,3 +132,19 @@ def test_git_dirty(tmp_path: Path) -> None:
     assert writer.git_dirty(tmp_path) == []
     (tmp_path / "a.py").write_text("x = 2\n")
     assert writer.git_dirty(tmp_path) == ["a.py"]
+
+
+def test_a_group_stands_or_falls_together() -> None:
+    first = TextEdit(10, 20, "x", "SA103", "pool size")
+    import_line = TextEdit(0, 0, "from app.db import engine\n", "SA101", group="g")
+    removal = TextEdit(12, 15, "", "SA101", group="g")
+    kept, refused = writer.resolve_overlaps([first, import_line, removal])
+    assert kept == [first]
+    assert [r.edit for r in refused] == [import_line, removal]
+
+
+def test_line_edits_are_one_edit_per_hunk(tmp_path: Path) -> None:
+    src = _source(tmp_path, b"a\nb\nc\nd\ne\n")
+    edits = writer.line_edits(src, "a\nB\nc\nd\nE\nf\n", rule="R", group="g")
+    assert len(edits) == 2 and all(e.rule == "R" and e.group == "g" for e in edits)
+    assert writer.apply_edits(src, edits) == "a\nB\nc\nd\nE\nf\n"

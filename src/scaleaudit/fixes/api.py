@@ -19,7 +19,6 @@ from scaleaudit.capacity import pool_plan
 from scaleaudit.config import Settings
 from scaleaudit.engine.job import Job
 from scaleaudit.engine.runner import Selection, run_scan
-from scaleaudit.fixes import pool_config, shared_client
 from scaleaudit.fixes.base import (
     Applied,
     FileChange,
@@ -49,8 +48,25 @@ from scaleaudit.rulebook import ClientSpec
 
 register_finisher(".py", tidy)
 
-# Priority order (see the module docstring).
-FIXERS: tuple[Fixer, ...] = (shared_client.fix_shared_clients, pool_config.fix_pool_config)
+
+def fixers() -> list[Fixer]:
+    """Every module in this package that declares `FIXER` (and `PRIORITY`, lower runs first).
+
+    Discovery lets each language's fixers live in their own module without a
+    shared registry to edit; the order is the priority (module docstring).
+    """
+    import importlib
+    import pkgutil
+
+    import scaleaudit.fixes as package
+
+    found: list[tuple[int, str, Fixer]] = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        fixer = getattr(module, "FIXER", None)
+        if fixer is not None:
+            found.append((int(getattr(module, "PRIORITY", 50)), info.name, fixer))
+    return [fixer for _, _, fixer in sorted(found, key=lambda item: (item[0], item[1]))]
 
 
 def run_fix(
@@ -68,7 +84,7 @@ def run_fix(
     ctx, not_allowed = _context(scan, settings, select, ignore, unsafe)
     proposals: list[Proposal] = []
     skipped: list[Skipped] = list(not_allowed)
-    for fixer in FIXERS:
+    for fixer in fixers():
         for item in fixer(ctx):
             if isinstance(item, Proposal):
                 proposals.append(item)

@@ -29,6 +29,9 @@ RULES = ("SA103", "SA105")
 NOT_BY_KEYWORD = frozenset({"prisma-client"})
 
 
+PRIORITY = 50  # see scaleaudit.fixes.api
+
+
 def pool_keywords(spec: ClientSpec, present: set[str], plan: PoolPlan, rules: frozenset[str]) -> list[tuple[str, str]]:
     """The keywords to add to a `spec` call that already has `present`, for the enabled `rules`."""
     out: list[tuple[str, str]] = []
@@ -78,3 +81,6 @@ def _proposal(ctx: FixContext, rel: str, span: Span, findings: list[Finding]) ->
     edits = line_edits(file.source, new_code, rule=first.rule, description=description, group=f"{rel}:{span.line}")
     ctx.claimed[(rel, span)] = first.rule
     return Proposal(first.rule, rel, span.line, description, {rel: tuple(edits)}, tuple(key_of(f) for f in findings))
+
+
+FIXER = fix_pool_config

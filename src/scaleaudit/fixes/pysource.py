@@ -298,12 +298,20 @@ def close_gaps(old: Sequence[cst.BaseStatement], new: Sequence[cst.BaseStatement
     for before, stmt in zip(old, new, strict=True):
         if stmt is None:
             carried.extend(getattr(before, "leading_lines", ()))
+            if not out:  # nothing above: blank lines would open the file
+                carried = [line for line in carried if line.comment is not None]
             continue
         if carried and isinstance(stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             own = list(stmt.leading_lines)
-            comments = [line for line in carried if line.comment is not None]
-            stmt = stmt.with_changes(leading_lines=[*carried, *own] if not own else [*own, *comments])
+            has_comment = any(line.comment is not None for line in carried)
+            # Comments stay where they were; bare blank lines only fill a gap.
+            stmt = stmt.with_changes(leading_lines=[*carried, *own] if has_comment or not own else own)
             carried = []
+        if not out and before is not old[0] and isinstance(stmt, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            lines = list(stmt.leading_lines)
+            while lines and lines[0].comment is None:
+                lines.pop(0)  # it opens the file now: no blank lines above it
+            stmt = stmt.with_changes(leading_lines=lines)
         out.append(stmt)
     return out
 

@@ -71,6 +71,9 @@ DEFAULT_BINDING = {"sqlalchemy-engine": "engine", "redis-client": "redis_client"
 _CLOSES = r"\b{name}\s*\.\s*(?:a?close|dispose|disconnect|shutdown)\s*\(|\bwith\s+{name}\s*(?::|\bas\b|,)"
 
 
+PRIORITY = 10  # see scaleaudit.fixes.api
+
+
 def flavour(qualname: str) -> str:
     """Async and sync clients of one kind cannot stand in for each other."""
     last = qualname.lower()
@@ -157,7 +160,8 @@ def _fix_group(
         target = created
     if not merged:
         return
-    yield _proposal(ctx, target, merged)
+    made = _proposal(ctx, target, merged)
+    yield from ([made] if isinstance(made, Proposal) else made)
 
 
 # --- sites ----------------------------------------------------------------------
@@ -418,8 +422,16 @@ def _new_module_text(ctx: FixContext, target: Target, first: Site) -> str | None
     if len(body) > 90 and call.args:
         body = _vertical(first.file, call)
     docstring = f'"""The shared {first.spec.library} client: one pool per process (written by `scaleaudit fix`)."""'
-    ordered = sorted(imports, key=lambda line: (line.startswith("from"), line))
-    return "\n".join([docstring, "", *ordered, "", "", f"{target.name} = {body}", ""])
+    top = target.module.split(".")[0]
+    local = sorted((line for line in imports if line.split()[1].split(".")[0] == top), key=_import_order)
+    others = sorted((line for line in imports if line.split()[1].split(".")[0] != top), key=_import_order)
+    blocks = [block for block in ("\n".join(others), "\n".join(local)) if block]
+    return "\n\n".join([docstring, *blocks, f"{target.name} = {body}"]) + "\n"
+
+
+def _import_order(line: str) -> tuple[str, bool]:
+    """isort's order within a group: by module name, `import x` before `from x import`."""
+    return line.split()[1], line.startswith("from")
 
 
 def _shared_call(ctx: FixContext, target: Target, first: Site) -> cst.Call:
@@ -440,7 +452,7 @@ def _vertical(file: PyFile, call: cst.Call) -> str:
 # --- the proposal -----------------------------------------------------------------
 
 
-def _proposal(ctx: FixContext, target: Target, merged: list[Site]) -> Proposal | Skipped:
+def _proposal(ctx: FixContext, target: Target, merged: list[Site]) -> Proposal | list[Skipped]:
     first = merged[0]
     edits: dict[str, list[tuple[str, SourceText]]] = {}
     resolves: list[FindingKey] = []
@@ -448,7 +460,8 @@ def _proposal(ctx: FixContext, target: Target, merged: list[Site]) -> Proposal |
     if target.site is None:
         text = _new_module_text(ctx, target, next((s for s in merged if not s.function_level), first))
         if text is None:
-            return Skipped(first.rule, first.rel, first.line, "the client's arguments use names local to the module")
+            reason = "the client's arguments use names local to the module"
+            return [Skipped(s.rule, s.rel, s.line, reason) for s in merged]
         source = ctx.source(target.rel)
         if source.exists:
             text = source.text.rstrip("\n") + "\n\n\n" + text.split("\n", 2)[2]
@@ -469,8 +482,8 @@ def _proposal(ctx: FixContext, target: Target, merged: list[Site]) -> Proposal |
     if target.site is not None and extend:
         ctx.claimed[(target.rel, target.site.span)] = "SA101"
         resolves += [(r, target.rel, target.site.line) for r in ("SA103", "SA105")]
-    where = f"{target.module}.{target.name}" + ("" if target.site else f" (new module {target.rel})")
-    description = f"use the shared client `{where}` in {len({s.rel for s in merged})} module(s)"
+    where = f"`{target.module}.{target.name}`" + ("" if target.site else f" (new module {target.rel})")
+    description = f"use the shared client {where} in {len({s.rel for s in merged})} module(s)"
     text_edits = {
         rel: tuple(
             e
@@ -594,3 +607,6 @@ def _add_import(module: cst.Module, target: Target, import_as: str, before: int)
     if extended is not None:
         return extended
     return insert_import(module, import_statement(target.module, target.name, import_as), before, target.module)
+
+
+FIXER = fix_shared_clients
