@@ -59,7 +59,7 @@ HEADERS = [
            "const prisma = new PrismaClient();" + EXPECT + "\n", "prisma", JS_BODY),
     ("ts", "import {{ Request, Response }} from 'express';\nimport * as Prisma from '@prisma/client';\n\n"
            "const prisma = new Prisma.PrismaClient();" + EXPECT + "\n", "prisma", TS_BODY),
-    ("ts", "import {{ Request, Response }} from 'express';\nimport {{ prisma }} from '../lib/prisma';\n", "prisma", TS_BODY),
+    ("ts", "import {{ Request, Response }} from 'express';\nimport {{ prisma }} from '../../lib/prisma';\n", "prisma", TS_BODY),
     ("mjs", "import {{ PrismaClient }} from '@prisma/client';\n\n"
             "const prisma = new PrismaClient();" + EXPECT + "\n", "prisma", MJS_BODY),
 ]  # fmt: skip
