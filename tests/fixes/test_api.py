@@ -1,0 +1,123 @@
+"""run_fix: dry run, refusals, re-parse check, stale files, dirty git trees, the CLI contract."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import write_tree
+from fixtest import fix_tree
+
+from scaleaudit import api
+from scaleaudit.fixes import api as fix_api
+from scaleaudit.fixes.base import FixContext, Proposal, Skipped
+from scaleaudit.fixes.writer import TextEdit
+
+ENGINE = "from sqlalchemy import create_engine\n\nengine = create_engine(URL)\n"
+
+
+def test_dry_run_shows_the_diff_and_writes_nothing(tmp_path: Path) -> None:
+    result = fix_tree(tmp_path, {"app/db.py": ENGINE}, write=False)
+    assert (tmp_path / "app/db.py").read_text() == ENGINE
+    (change,) = result.changes
+    assert "+engine = create_engine(URL, pool_size=7, max_overflow=4, pool_pre_ping=True)" in change.diff()
+    assert not result.written and result.applied
+
+
+def _fake(proposals: list[Proposal]) -> object:
+    def fixer(_ctx: FixContext) -> Iterator[Proposal | Skipped]:
+        yield from proposals
+
+    return fixer
+
+
+def test_colliding_proposals_the_later_one_is_refused_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, {"a.py": "x = 1\ny = 2\n", "b.py": "z = 3\n"})
+    first = Proposal("SA101", "a.py", 1, "first", {"a.py": (TextEdit(0, 5, "x = 10", "SA101", "first"),)})
+    second = Proposal(
+        "SA103",
+        "a.py",
+        1,
+        "second",
+        {"a.py": (TextEdit(4, 5, "11", "SA103"),), "b.py": (TextEdit(0, 5, "z = 30", "SA103"),)},
+    )
+    monkeypatch.setattr(fix_api, "fixers", lambda: [_fake([first, second])])
+    result = fix_api.run_fix([tmp_path], api.settings_for([tmp_path], isolated=True), write=True, use_cache=False)
+    assert (tmp_path / "a.py").read_text() == "x = 10\ny = 2\n"
+    assert (tmp_path / "b.py").read_text() == "z = 3\n"  # all of `second` or nothing of it
+    (refused,) = [s for s in result.skipped if s.rule == "SA103"]
+    assert "overlaps an edit of SA101" in refused.reason
+
+
+def test_a_rewrite_that_does_not_parse_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, {"a.py": "x = 1\n"})
+    broken = Proposal("SA103", "a.py", 1, "broken", {"a.py": (TextEdit(0, 5, "x = (", "SA103"),)})
+    monkeypatch.setattr(fix_api, "fixers", lambda: [_fake([broken])])
+    result = fix_api.run_fix([tmp_path], api.settings_for([tmp_path], isolated=True), write=True, use_cache=False)
+    assert (tmp_path / "a.py").read_text() == "x = 1\n"
+    assert [f.path for f in result.failures] == ["a.py"] and "does not parse" in result.failures[0].reason
+    assert not result.applied and "did not re-parse" in result.skipped[0].reason
+
+
+def test_a_file_changed_since_the_scan_is_not_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, {"app/db.py": ENGINE})
+    settle = fix_api._settle
+
+    def edit_meanwhile(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        out = settle(*args, **kwargs)  # type: ignore[arg-type]
+        (tmp_path / "app/db.py").write_text(ENGINE + "# edited by a human\n")
+        return out
+
+    monkeypatch.setattr(fix_api, "_settle", edit_meanwhile)
+    result = fix_api.run_fix([tmp_path], api.settings_for([tmp_path], isolated=True), write=True, use_cache=False)
+    assert (tmp_path / "app/db.py").read_text() == ENGINE + "# edited by a human\n"
+    assert "changed since it was scanned" in result.failures[0].reason
+    assert not result.applied
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=root, check=True)
+
+
+def test_dirty_git_tree_warns_and_require_clean_refuses(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app/db.py": ENGINE, "notes.py": "x = 1\n"})
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "init")
+    (tmp_path / "notes.py").write_text("x = 2\n")
+    settings = api.settings_for([tmp_path], isolated=True)
+    refused = fix_api.run_fix([tmp_path], settings, write=True, require_clean=True, use_cache=False)
+    assert (tmp_path / "app/db.py").read_text() == ENGINE
+    assert "--require-clean" in refused.failures[0].reason and not refused.applied
+    warned = fix_api.run_fix([tmp_path], settings, write=True, use_cache=False)
+    assert "uncommitted changes" in warned.warnings[0]
+    assert "pool_size=7" in (tmp_path / "app/db.py").read_text()
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCALEAUDIT_NO_CONFIG": "1", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", "from scaleaudit.cli import main; main()", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_cli_fix_diff_then_write_and_scan_fix_alias(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app/db.py": ENGINE, "app/other.py": ENGINE})
+    shown = _cli(tmp_path, "fix", ".", "--no-cache", "--max-connections", "50", "--workers", "2", "--instances", "1")
+    assert shown.returncode == 1, shown.stderr  # as for scan: the findings are still there
+    assert "+engine = create_engine(URL, pool_size=13, max_overflow=7, pool_pre_ping=True)" in shown.stdout
+    assert "\x1b[" not in shown.stdout and "nothing was written" in shown.stderr
+    assert (tmp_path / "app/db.py").read_text() == ENGINE
+    alias = _cli(tmp_path, "scan", "app/db.py", "--fix", "--no-cache")
+    assert alias.returncode == 0, alias.stderr
+    assert "changed 1 file(s)" in alias.stderr and "pool_size=7" in (tmp_path / "app/db.py").read_text()
+    bad = _cli(tmp_path, "fix", ".", "--select", "NOPE")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
