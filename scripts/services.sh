@@ -21,6 +21,8 @@ if command -v redis-server >/dev/null 2>&1 && ! redis_up; then
     --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
   for _ in $(seq 1 30); do redis_up && break; sleep 1; done
 fi
+# The HTML report's browser test drives a headless Chromium (tests/report/test_report_browser.py).
+command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) || true
 pg_up && echo "services: PostgreSQL is up" || echo "services: PostgreSQL is NOT available"
 redis_up && echo "services: Redis is up" || echo "services: Redis is NOT available"
 # The default database the tests use.

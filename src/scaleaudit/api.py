@@ -128,3 +128,22 @@ def fix(
         require_clean=require_clean,
         use_cache=use_cache,
     )
+
+
+def report(
+    path: Path,
+    settings: Settings,
+    load: Any = None,
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    previous: Path | None = None,
+    use_cache: bool = True,
+) -> Any:
+    """Scan `path` (every rule on), optionally run the live checks, and build the review (a report.model.Report)."""
+    from scaleaudit.report.service import make_report
+
+    if os.environ.get("SCALEAUDIT_NO_CACHE"):
+        use_cache = False
+    return make_report(path, settings, load, database_url=database_url, redis_url=redis_url, previous=previous,
+                       use_cache=use_cache)

@@ -16,6 +16,8 @@ PostgreSQL's default `max_connections` of 100, 10 reserved, 2 instances
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scaleaudit.config import Capacity
@@ -70,3 +72,49 @@ def pool_plan(capacity: Capacity | None = None) -> PoolPlan:
 def fleet_connections(pool_size: int, max_overflow: int, workers: int, instances: int) -> int:
     """The most connections a fleet can open: Σ (pool + overflow) × workers × instances."""
     return (pool_size + max_overflow) * workers * instances
+
+
+# --- the report's capacity estimate (scaleaudit report) ---------------------
+# Defaults for what the code cannot tell; the report prints every one of them.
+DEFAULT_REQUESTS_PER_USER_PER_S = 0.2  # an active user clicks or polls every ~5 s
+DEFAULT_DB_TIME_MS = 20.0  # mean time a request holds a database connection
+DEFAULT_PEAK_FACTOR = 3.0  # bursts over the mean arrival rate
+DEFAULT_REDIS_MAXCLIENTS = 10_000  # Redis's default `maxclients`
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    requests_per_second: float
+    mean_db_busy: float  # connections busy on average (Little's law: L = λ × W)
+    peak_db_busy: int  # mean × peak factor, rounded up
+    basis: str
+
+
+def request_concurrency(
+    users: int,
+    requests_per_user_per_s: float = DEFAULT_REQUESTS_PER_USER_PER_S,
+    db_time_ms: float = DEFAULT_DB_TIME_MS,
+    peak_factor: float = DEFAULT_PEAK_FACTOR,
+) -> Concurrency:
+    """How many database connections the target load keeps busy.
+
+    λ = users × requests per user per second; each request holds a connection
+    for W = db_time_ms; by Little's law L = λ × W connections are busy on
+    average, and a burst of `peak_factor` × the mean arrival rate needs that
+    many times more.
+    """
+    rate = users * requests_per_user_per_s
+    mean = rate * db_time_ms / 1000.0
+    peak = math.ceil(round(mean * peak_factor, 9))
+    basis = (
+        f"{users} users × {requests_per_user_per_s:g} req/s = {rate:g} req/s; × {db_time_ms:g} ms DB time = "
+        f"{mean:g} connections busy on average, {peak} at {peak_factor:g}× peak"
+    )
+    return Concurrency(rate, mean, peak, basis)
+
+
+def redis_connections(per_client_max: Sequence[int | None], processes: int) -> int | None:
+    """The most Redis connections a fleet opens: Σ max_connections × processes; None when a pool is unbounded."""
+    if any(m is None for m in per_client_max):
+        return None
+    return sum(m for m in per_client_max if m is not None) * processes
