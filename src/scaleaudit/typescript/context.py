@@ -64,7 +64,7 @@ class TsContext:
     def filename(self) -> str:
         return self.rel.rsplit("/", 1)[-1]
 
-    @property
+    @functools.cached_property
     def is_test(self) -> bool:
         parts = self.rel.split("/")
         name = parts[-1]
@@ -74,14 +74,14 @@ class TsContext:
             or ".spec." in name
         )
 
-    @property
+    @functools.cached_property
     def is_script(self) -> bool:
         parts = self.rel.split("/")
         return any(
             p in ("scripts", "bin", "migrations", "seeders", "seeds") for p in parts[:-1]
         ) or self.filename.split(".")[0] in ("seed", "migrate")
 
-    @property
+    @functools.cached_property
     def is_request_module(self) -> bool:
         """A file whose functions the request path calls (controllers, routes, services)."""
         lowered = self.rel.lower()

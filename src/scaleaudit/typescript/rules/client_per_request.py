@@ -63,11 +63,11 @@ class ClientPerRequest(TsRule):
         self.clients = client_table(self.book, self.options)
 
     def visit(self, node: Node, ctx: TsContext) -> None:
+        call = match_client(node, ctx, self.clients)  # cheaper than the scope: most calls are not clients
+        if call is None:
+            return
         scope = ctx.scope(node)
         if scope not in ("handler", "loop", "function"):
-            return
-        call = match_client(node, ctx, self.clients)
-        if call is None:
             return
         functions, _ = ctx.frames(node)
         name = ctx.function_name(functions[0]) if functions else ""

@@ -37,10 +37,10 @@ class PgPoolWithoutMax(TsRule):
         self.clients = client_table(self.book, self.options)
 
     def visit(self, node: Node, ctx: TsContext) -> None:
-        if ctx.scope(node) not in ("module", "once"):
-            return
         call = match_client(node, ctx, self.clients)
         if call is None or call.spec.kind != "pg-pool" or "max" in call.keys or "..." in call.keys:
+            return
+        if ctx.scope(node) not in ("module", "once"):
             return
         args = call_args(node)
         first = unwrap(args[0]) if args else None
