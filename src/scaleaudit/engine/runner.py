@@ -8,6 +8,7 @@ output does not depend on `--jobs` or on which worker finished first.
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +36,9 @@ _JOB: Job | None = None
 def _init_worker(job: Job) -> None:
     global _JOB
     _JOB = job
+    # Generated code nests deeply (long string concatenations, huge literals);
+    # the walk recurses once per level. Past this, the file gets a diagnostic.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
 
 
 def _work(item: tuple[str, str, str]) -> tuple[FileResult, str]:

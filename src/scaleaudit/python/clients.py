@@ -83,8 +83,7 @@ def url_identity(call: cst.Call, spec: ClientSpec, module: cst.Module | None = N
         ]
         return "kw:" + ",".join(parts) if parts else "<default>"
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return f"literal:{value!s}"
+        return f"literal:{node.evaluated_value!s}"
     env = _env_name(node)
     if env:
         return f"env:{env}"
