@@ -22,6 +22,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import psycopg
 import redis
 from psycopg.rows import dict_row
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from scaleaudit.config import CheckSettings
 
@@ -150,6 +152,7 @@ def connect_redis(url: str, settings: CheckSettings) -> redis.Redis:
             decode_responses=True,
             max_connections=1,
             retry_on_timeout=False,
+            retry=Retry(NoBackoff(), 0),  # one attempt: a probe must fail fast, not back off
         )
         client.ping()
     except (redis.RedisError, ValueError, OSError) as exc:
