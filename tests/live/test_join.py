@@ -53,9 +53,12 @@ def test_query_columns_without_a_live_index_on_a_big_table(pg_server) -> None:
              clause="where"),
         fact("query-filter", "app/views.py", 12, orm="django", model="User", table="users", columns=["email"],
              clause="where"),
-        fact("query-filter", "app/views.py", 13, orm="django", model="Order", table=None, columns=["amount"],
+        fact("query-filter", "app/views.py", 13, orm="django", model="Order", table=None, columns=["total"],
              clause="order_by"),
-        fact("model", orm="django", name="Order", table="orders", fields=[], indexes=[]),
+        # The attribute `total` is stored in the column `amount` (db_column).
+        fact("model", orm="django", name="Order", table="orders", indexes=[],
+             fields=[{"name": "total", "column": "amount", "fk_table": None, "indexed": False, "unique": False,
+                      "pk": False}]),
     ]
     result = run(url, facts=facts, select=["SA691"])
     assert anchors(result, "SA691") == {"filter:public.orders(amount):where", "filter:public.orders(amount):order_by"}

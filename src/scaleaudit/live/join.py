@@ -123,15 +123,25 @@ def _model_tables(facts: Sequence[Fact]) -> dict[str, str]:
     return {str(f.get("name")): str(f.get("table")) for f in facts if f.kind == "model" and f.get("table")}
 
 
+def _model_columns(facts: Sequence[Fact]) -> dict[str, dict[str, str]]:
+    """Model name -> attribute name -> column (query-filter facts name attributes as written)."""
+    return {
+        str(f.get("name")): {str(x.get("name")): str(x.get("column") or x.get("name")) for x in f.get("fields") or ()}
+        for f in facts
+        if f.kind == "model"
+    }
+
+
 def unindexed_filters(facts: Sequence[Fact], pg: PgState, limits: Thresholds) -> list[Hit]:
-    tables = _model_tables(facts)
+    tables, model_columns = _model_tables(facts), _model_columns(facts)
     hits: list[Hit] = []
     seen: set[str] = set()
     for fact in facts:
         if fact.kind != "query-filter":
             continue
         table = pg.table(fact.get("table") or tables.get(str(fact.get("model"))))
-        columns = [str(c) for c in fact.get("columns") or ()]
+        attrs = model_columns.get(str(fact.get("model")), {})
+        columns = [attrs.get(str(c), str(c)) for c in fact.get("columns") or ()]
         if table is None or not columns:
             continue
         rows = pg.tables[table]
@@ -151,8 +161,10 @@ def unindexed_filters(facts: Sequence[Fact], pg: PgState, limits: Thresholds) ->
 
 
 def _declared(model: Fact) -> Iterator[tuple[str, ...]]:
+    # Django indexes every ForeignKey unless told not to; SQLAlchemy and Prisma do not.
+    fk_indexed = model.get("orm") == "django"
     for fld in model.get("fields") or ():
-        if fld.get("indexed") or fld.get("unique") or fld.get("pk") or fld.get("fk_table"):
+        if fld.get("indexed") or fld.get("unique") or fld.get("pk") or (fk_indexed and fld.get("fk_table")):
             yield (str(fld.get("column") or fld.get("name")),)
     for cols in model.get("indexes") or ():
         if cols:
@@ -161,7 +173,7 @@ def _declared(model: Fact) -> Iterator[tuple[str, ...]]:
 
 def model_index_drift(facts: Sequence[Fact], pg: PgState) -> list[Hit]:
     hits: list[Hit] = []
-    for model in (f for f in facts if f.kind == "model"):
+    for model in (f for f in facts if f.kind == "model" and not f.get("abstract")):
         table = pg.table(str(model.get("table") or ""))
         if table is None:
             continue
