@@ -23,6 +23,8 @@ if command -v redis-server >/dev/null 2>&1 && ! redis_up; then
 fi
 # The HTML report's browser test drives a headless Chromium (tests/report/test_report_browser.py).
 command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) || true
+# The TypeScript fix test type-checks the rewritten fixture (tests/typescript/test_fix_express_prisma.py).
+command -v tsc >/dev/null || npm install -g typescript@5 >/dev/null 2>&1 || true
 pg_up && echo "services: PostgreSQL is up" || echo "services: PostgreSQL is NOT available"
 redis_up && echo "services: Redis is up" || echo "services: Redis is NOT available"
 # The default database the tests use.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, need
 from scaleaudit import api
 from scaleaudit.fixes.api import run_fix
 from scaleaudit.model import ScanResult
@@ -102,8 +102,8 @@ declare module 'path' { const p: any; export default p; }
 
 def test_fixed_typescript_type_checks(fixed: tuple[Path, ScanResult, list[str]]) -> None:
     tsc = shutil.which("tsc")
-    if tsc is None:
-        pytest.skip("tsc not installed (optional: npm i -g typescript)")
+    need(tsc is not None, "tsc on PATH (scripts/services.sh installs it: npm install -g typescript@5)")
+    assert tsc is not None
     root, _, _ = fixed
     (root / "stubs.d.ts").write_text(STUBS)
     (root / "tsconfig.json").write_text(
