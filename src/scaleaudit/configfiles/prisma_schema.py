@@ -247,3 +247,25 @@ def _datasource_line(block: Datasource, line: str, number: int) -> None:
         else:
             block.url_literal = _first_string(value) or ""
         block.url_line = number
+
+
+_GENERATOR = re.compile(r"^\s*generator\s+\w+\s*\{(.*?)^\s*\}", re.M | re.S)
+_JS_CLIENT_PROVIDERS = frozenset({"prisma-client-js", "prisma-client"})
+
+
+def client_outputs(source: str) -> list[str]:
+    """The `output` of every JS/TS client generator, as written (relative to the schema file).
+
+    Only the JavaScript client generators count: `prisma-dbml-generator` and
+    friends also take an `output`, but nothing there exports a PrismaClient.
+    """
+    outputs: list[str] = []
+    for block in _GENERATOR.finditer(source):
+        settings: dict[str, str] = {}
+        for raw in block.group(1).splitlines():
+            match = _KV.match(_strip_comment(raw))
+            if match:
+                settings[match.group(1)] = _first_string(match.group(2)) or ""
+        if settings.get("provider") in _JS_CLIENT_PROVIDERS and settings.get("output"):
+            outputs.append(settings["output"])
+    return outputs

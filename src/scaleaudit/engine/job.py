@@ -11,6 +11,7 @@ from typing import Any
 from scaleaudit import __version__
 from scaleaudit.config import Settings
 from scaleaudit.rulebook import ClientSpec, Rulebook, load_rulebook, parse_client
+from scaleaudit.typescript.prisma_output import client_modules
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,13 @@ class Job:
         for entry in settings.extra_clients:
             spec = parse_client(entry, str(entry.get("language", "python")))
             extra[spec.qualname] = spec
-        options = {"extra_clients": extra, "capacity": settings.capacity}
-        return cls(book=book, options=options, digest=_digest(book, settings))
+        # Prisma generated to a custom `output`: TS imports of it are client imports
+        prisma = client_modules(settings.root)
+        options = {"extra_clients": extra, "capacity": settings.capacity, "prisma_client_modules": prisma}
+        return cls(book=book, options=options, digest=_digest(book, settings, prisma))
 
 
-def _digest(book: Rulebook, settings: Settings) -> str:
+def _digest(book: Rulebook, settings: Settings, prisma_client_modules: tuple[str, ...] = ()) -> str:
     # Rule text and catalogues change findings' messages; capacity changes the
     # proposed pool sizes; extra clients change detection.
     material = {
@@ -39,5 +42,6 @@ def _digest(book: Rulebook, settings: Settings) -> str:
         "clients": sorted(c.qualname + c.kind for c in book.clients),
         "extra": [sorted(e.items()) for e in settings.extra_clients],
         "capacity": repr(settings.capacity),
+        "prisma_client_modules": list(prisma_client_modules),
     }
     return hashlib.sha256(json.dumps(material, default=str).encode()).hexdigest()[:16]

@@ -77,7 +77,7 @@ def analyze_source(rel: str, data: bytes, rule_types: Sequence[type[TsRule]], jo
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     suppressions = parse_suppressions(data)
     tree = parse(rel, data)
-    table = build_imports(rel, tree.root_node)
+    table = build_imports(rel, tree.root_node, tuple(job.options.get("prisma_client_modules", ())))
     import_fact = _import_fact(rel, table)
     base_facts = (import_fact,) if import_fact else ()
     diagnostics: tuple[Diagnostic, ...] = ()

@@ -19,13 +19,62 @@ from scaleaudit.typescript.parser import Node, call_args, string_value, text, un
 _EXTENSIONS = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 
 
-def normalise_module(specifier: str) -> str:
-    """Map the generated Prisma client's entry points onto `@prisma/client`."""
-    if specifier.startswith("@prisma/client") or specifier.startswith(".prisma/client"):
-        return "@prisma/client"
-    if specifier.endswith(("/generated/prisma", "/generated/client", "/prisma/client")):
-        return "@prisma/client"
-    return specifier
+# Files of a client package or generated folder that export the real PrismaClient.
+# `@prisma/client/extension` exports a stub that throws when constructed, and
+# `@prisma/client/runtime/*` internals: neither is a client.
+_CLIENT_ENTRIES = frozenset({"client", "edge", "wasm", "default", "index", "react-native"})
+_PACKAGES = (("@prisma", "client"), (".prisma", "client"))
+# Where Prisma generates the client in the project: `output = "../generated/prisma"`
+# (the documented default since Prisma 6.6), or a folder named `prisma/client`.
+_GENERATED_TAILS = (("generated", "prisma"), ("prisma", "client"))
+_ALIASES = ("@/", "~/", "#/", "#")
+
+
+def _segments(specifier: str) -> list[str]:
+    parts = [p for p in specifier.split("/") if p not in ("", ".")]
+    if parts:
+        parts[-1] = _strip_extension(parts[-1])
+    return parts
+
+
+def _strip_extension(name: str) -> str:
+    for ext in _EXTENSIONS:
+        if name.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def _without_entry(parts: list[str]) -> list[str]:
+    """`generated/prisma/client` -> `generated/prisma`: the folder the entry file is in."""
+    return parts[:-1] if len(parts) > 2 and parts[-1] in _CLIENT_ENTRIES else parts
+
+
+def is_prisma_client_module(specifier: str, client_modules: tuple[str, ...] = ()) -> bool:
+    """Does this import specifier name a module that exports the real PrismaClient?"""
+    parts = _segments(specifier)
+    if len(parts) >= 2 and tuple(parts[:2]) in _PACKAGES:
+        return len(parts) == 2 or (len(parts) == 3 and parts[2] in _CLIENT_ENTRIES)
+    folder = _without_entry(parts)
+    if tuple(folder[-2:]) in _GENERATED_TAILS or tuple(parts[-2:]) in _GENERATED_TAILS:
+        return True
+    return bool(client_modules) and _names_output(specifier, "/".join(folder), client_modules)
+
+
+def _names_output(specifier: str, folder: str, client_modules: tuple[str, ...]) -> bool:
+    """A schema's `output` folder, imported by alias (`@/db`) or from the root (`src/db`).
+
+    Relative specifiers were resolved by the caller; an alias is matched by its
+    path tail, since tsconfig `paths` map it onto a folder we cannot see.
+    """
+    if specifier.startswith(_ALIASES):
+        tail = folder.lstrip("@~#").lstrip("/")
+        return any(m == tail or m.endswith("/" + tail) for m in client_modules)
+    return folder in client_modules
+
+
+def normalise_module(specifier: str, client_modules: tuple[str, ...] = ()) -> str:
+    """Map the Prisma client's entry points (package or generated folder) onto `@prisma/client`."""
+    return "@prisma/client" if is_prisma_client_module(specifier, client_modules) else specifier
 
 
 def resolve_relative(importer: str, specifier: str) -> str:
@@ -43,6 +92,7 @@ def resolve_relative(importer: str, specifier: str) -> str:
 @dataclass
 class ImportTable:
     rel: str
+    client_modules: tuple[str, ...] = ()  # generated Prisma client folders (schema `output`)
     names: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
     # (module id, imported name) for relative imports; name "default" or "*" for whole-module imports
     local: list[tuple[str, str]] = field(default_factory=list)
@@ -50,10 +100,17 @@ class ImportTable:
 
     def _record(self, specifier: str, local_name: str, imported: str) -> None:
         self.modules.add(specifier)
-        module = normalise_module(specifier)
+        module = self.normalise(specifier)
         self.names[local_name] = module if imported in ("default", "*") else f"{module}.{imported}"
         if specifier.startswith("."):
             self.local.append((resolve_relative(self.rel, specifier), imported))
+
+    def normalise(self, specifier: str) -> str:
+        if specifier.startswith(".") and self.client_modules:
+            folder = "/".join(_without_entry(resolve_relative(self.rel, specifier).split("/")))
+            if folder in self.client_modules:
+                return "@prisma/client"
+        return normalise_module(specifier, self.client_modules)
 
     def add_import(self, node: Node) -> None:
         specifier = string_value(node.child_by_field_name("source"))
@@ -127,7 +184,7 @@ class ImportTable:
             prop = node.child_by_field_name("property")
             return f"{base}.{text(prop)}" if base and prop is not None else ""
         if node.type == "call_expression" and require_specifier(node) is not None:
-            return normalise_module(require_specifier(node) or "")
+            return self.normalise(require_specifier(node) or "")
         return ""
 
 
@@ -142,9 +199,9 @@ def require_specifier(node: Node | None) -> str | None:
     return string_value(args[0]) if len(args) == 1 else None
 
 
-def build_imports(rel: str, root: Node) -> ImportTable:
+def build_imports(rel: str, root: Node, client_modules: tuple[str, ...] = ()) -> ImportTable:
     """Imports anywhere at the top level (ESM statements, `require` declarations)."""
-    table = ImportTable(rel)
+    table = ImportTable(rel, client_modules)
     for stmt in root.named_children:
         if stmt.type == "import_statement":
             if any(c.type == "import_require_clause" for c in stmt.named_children):

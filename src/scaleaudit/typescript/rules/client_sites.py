@@ -55,6 +55,33 @@ class ClientSites(TsRule):
             },
             note="a local class of the same name",
         ),
+        TsCase(
+            {
+                "src/services/prisma-client.ts": "export class PrismaClient { constructor(public url = '') {} }\n",
+                "src/a.ts": "import { PrismaClient } from './services/prisma-client';\n"
+                "export const a = new PrismaClient();\n",
+                "src/b.ts": "import { PrismaClient } from './services/prisma-client';\n"
+                "export const b = new PrismaClient();\n",
+            },
+            note="the project's own PrismaClient class, imported from a module that is not a generated client",
+        ),
+        TsCase(
+            {
+                "src/_shared/config.ts": "import { PrismaClient } from '@prisma/client/extension';\n"
+                "export const PRISMA_CLIENT = new PrismaClient();\n",
+                "src/services/a.ts": _PRISMA + "const prisma = new PrismaClient();\n",
+            },
+            note="@prisma/client/extension exports a stub that throws when constructed, not a client",
+        ),
+        TsCase(
+            {
+                "prisma/schema.prisma": 'generator client {\n  provider = "prisma-client-js"\n}\n'
+                'generator dbml {\n  provider = "prisma-dbml-generator"\n  output = "../src/db"\n}\n',
+                "src/a.ts": "import { PrismaClient } from './db';\nexport const a = new PrismaClient();\n",
+                "src/b.ts": "import { PrismaClient } from './db';\nexport const b = new PrismaClient();\n",
+            },
+            note="only a JS client generator's output is the client; another generator's is not",
+        ),
     )
     INVALID: ClassVar[tuple[TsCase | str, ...]] = (
         TsCase(
@@ -77,6 +104,32 @@ class ClientSites(TsRule):
             },
             expect=1,
             note="only the controller is reported; the singleton is the shared instance",
+        ),
+        TsCase(
+            {
+                "src/a.ts": "import { PrismaClient } from './generated/prisma';\n"
+                "export const a = new PrismaClient();\n",
+                "src/routes/b.ts": "import { PrismaClient } from '../../generated/prisma/client';\n"
+                "export const b = new PrismaClient();\n",
+                "src/routes/c.ts": "import { PrismaClient } from '@/generated/prisma';\n"
+                "export const c = new PrismaClient();\n",
+                "src/routes/d.mjs": "import { PrismaClient } from '../prisma/client/index.js';\n"
+                "export const d = new PrismaClient();\n",
+            },
+            expect=4,
+            note="Prisma 6+ generated into the project (the default `generated/prisma`, or `prisma/client`)",
+        ),
+        TsCase(
+            {
+                "package.json": '{"prisma": {"schema": "db/schema.prisma"}}',
+                "db/schema.prisma": 'generator client {\n  provider = "prisma-client"\n'
+                '  output   = "../src/orm"  // custom\n}\n',
+                "src/a.ts": "import { PrismaClient } from './orm/client';\nexport const a = new PrismaClient();\n",
+                "src/routes/b.ts": "import { PrismaClient } from '@/orm';\nexport const b = new PrismaClient();\n",
+                "src/routes/c.js": "const { PrismaClient } = require('../orm');\nconst c = new PrismaClient();\n",
+            },
+            expect=3,
+            note="the output set in the schema's generator block (found through package.json)",
         ),
     )
 
