@@ -54,6 +54,8 @@ class Shared:
     rel: str  # the module file
     name: str  # the exported binding
     created: str = ""  # the module's text when this run creates it
+    default: bool = False  # exported only as the default export (`export default prisma`)
+    commonjs: bool = False  # the module assigns `module.exports`
 
 
 def _byte_to_char(data: bytes, offset: int) -> int:
@@ -98,6 +100,11 @@ def _specifier(site: str, module: str) -> str:
 
 def import_line(site: str, data: bytes, shared: Shared, local: str) -> str:
     spec = _specifier(site, shared.rel)
+    if shared.default:
+        if not _is_commonjs(site, data):
+            return f"import {local} from '{spec}';"
+        member = "" if shared.commonjs else ".default"  # an ES default export seen from CommonJS
+        return f"const {local} = require('{spec}'){member};"
     if _is_commonjs(site, data):
         member = shared.name if shared.name == local else f"{shared.name}: {local}"
         return f"const {{ {member} }} = require('{spec}');"
@@ -165,13 +172,23 @@ def site_edits(ctx: FixContext, finding: Finding, shared: Shared) -> list[TextEd
     exported = stmt.parent is not None and stmt.parent.type == "export_statement"
     if exported or not re.fullmatch(r"[A-Za-z_$][\w$]*", local):
         return "the client is exported or destructured here; move it by hand"
-    start, end = _byte_to_char(data, stmt.start_byte), _byte_to_char(data, stmt.end_byte)
-    edits = [TextEdit(start, end, import_line(finding.path, data, shared, local), "SA101",
-                      f"import the shared client from {shared.rel}", group=f"SA101:{finding.path}")]  # fmt: skip
+    group = f"SA101:{finding.path}"
+    line = import_line(finding.path, data, shared, local)
+    description = f"import the shared client from {shared.rel}"
     callee = text(node.child_by_field_name("constructor")).split(".")[0]
-    for edit in _unused_import_edits(data, tree.root_node, stmt, callee):
-        edits.append(TextEdit(edit.start, edit.end, edit.text, edit.rule, edit.description, f"SA101:{finding.path}"))
-    return edits
+    dropped = _unused_import_edits(data, tree.root_node, stmt, callee)
+    if dropped:
+        # the new import takes the old one's place, among the imports; the declaration goes
+        old = dropped[0]
+        newline = "\n" if source.text[old.start : old.end].endswith("\n") else ""
+        stop = stmt.end_byte + (1 if data[stmt.end_byte : stmt.end_byte + 1] == b"\n" else 0)
+        start, end = _byte_to_char(data, stmt.start_byte), _byte_to_char(data, stop)
+        return [
+            TextEdit(old.start, old.end, line + newline, "SA101", description, group),
+            TextEdit(start, end, "", "SA101", f"drop this module's own PrismaClient ({local})", group),
+        ]
+    start, end = _byte_to_char(data, stmt.start_byte), _byte_to_char(data, stmt.end_byte)
+    return [TextEdit(start, end, line, "SA101", description, group)]
 
 
 def _options(node: Node) -> dict[str, Node]:
@@ -225,15 +242,38 @@ def _new_module(ctx: FixContext, sites: list[Finding]) -> Shared:
     return Shared(rel, "prisma", template.format(name="prisma"))
 
 
-def _shared_instance(ctx: FixContext, group: list[Finding]) -> Shared | None:
+def _shared_instance(ctx: FixContext, group: list[Finding]) -> Shared | str | None:
+    """The project's existing singleton, how it is exported, or why it cannot be imported."""
     for finding in group:
         for related in finding.related:
             if related.note == "the shared instance":
                 fact = _site_fact(ctx, related.path, related.span.line)
                 binding = str(fact.get("binding")) if fact else ""
                 if binding and binding != "default":
-                    return Shared(related.path, binding)
+                    return exported_as(related.path, ctx.source(related.path).text, binding)
     return None
+
+
+def exported_as(rel: str, source: str, binding: str) -> Shared | str:
+    """How other modules can import `binding` from `rel`: by name (preferred) or as the default."""
+    name = re.escape(binding)
+    commonjs = re.search(r"\bmodule\.exports\s*=", source) is not None
+    named = (
+        rf"^\s*export\s+(?:const|let|var)\s+{name}\b",
+        rf"^\s*export\s*\{{[^}}]*(?<![\w$]){name}\s*(?:,|\}})",
+        rf"\bexports\.{name}\s*=",
+        rf"\bmodule\.exports\s*=\s*\{{[^}}]*(?<![\w$:]){name}\s*[,}}]",
+    )
+    if any(re.search(pattern, source, re.M) for pattern in named):
+        return Shared(rel, binding, commonjs=commonjs)
+    default = (
+        rf"^\s*export\s+default\s+{name}\s*;?\s*$",
+        rf"^\s*export\s*\{{[^}}]*(?<![\w$]){name}\s+as\s+default\b",
+        rf"\bmodule\.exports\s*=\s*{name}\s*;?\s*$",
+    )
+    if any(re.search(pattern, source, re.M) for pattern in default):
+        return Shared(rel, binding, default=True, commonjs=commonjs)
+    return f"the shared client `{binding}` in {rel} is not exported; export it, then import it by hand"
 
 
 def _site_fact(ctx: FixContext, rel: str, line: int) -> Fact | None:
@@ -262,6 +302,10 @@ def fix_typescript_shared_clients(ctx: FixContext) -> Iterator[Proposal | Skippe
 
 def _fix_group(ctx: FixContext, group: list[Finding]) -> Iterator[Proposal | Skipped]:
     shared = _shared_instance(ctx, group)
+    if isinstance(shared, str):
+        for finding in group:
+            yield Skipped("SA101", finding.path, finding.line, shared)
+        return
     if shared is None:
         shared = _new_module(ctx, group)
         if ctx.source(shared.rel).exists:
