@@ -84,3 +84,15 @@ def test_exported_as(source: str, expected: tuple[str, bool]) -> None:
 def test_unexported_singleton_is_left_with_a_reason(tmp_path: Path) -> None:
     assert "not exported" in str(exported_as("src/db.ts", "const prisma = x;\nexport const other = prisma;", "prisma"))
     assert isinstance(exported_as("src/db.ts", "const prismaX = x;\nexport default prismaX;", "prisma"), str)
+
+
+def test_index_line_follows_the_models_indentation(tmp_path: Path) -> None:
+    schema = (
+        'datasource db {\n    provider = "postgresql"\n    url = env("DB_URL")\n}\n'
+        "model Course {\n    id String @id\n    users User[]\n}\n"
+        "model User {\n\tid String @id\n\tcourse Course? @relation(fields: [courseId], references: [id])\n"
+        "\tcourseId String?\n}"  # no newline at the end of the file
+    )
+    result, again = _fix(tmp_path, {"prisma/schema.prisma": schema})
+    assert result.written and not again.changes
+    assert (tmp_path / "prisma/schema.prisma").read_text().endswith("\tcourseId String?\n\n\t@@index([courseId])\n}")

@@ -103,8 +103,18 @@ def _index_edit(source: SourceText, finding: Finding) -> TextEdit | str:
     close = source.offset(model.end_line, 0)
     previous = source.text[:close].rstrip("\r\n").rsplit("\n", 1)[-1].strip()
     blank = "" if previous.startswith("@@") else "\n"
-    line = f"{blank}  @@index([{', '.join(columns)}])\n"
+    indent = _indent(source.text, model.fields[0].line if model.fields else 0)
+    line = f"{blank}{indent}@@index([{', '.join(columns)}])\n"
     return TextEdit(close, close, line, "SA411", f"add @@index([{', '.join(columns)}]) to {model_name}")
+
+
+def _indent(text: str, line: int) -> str:
+    """The model's own indentation (schemas use 2 or 4 spaces, or tabs), from its first field."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return "  "
+    field = lines[line - 1]
+    return field[: len(field) - len(field.lstrip(" \t"))] or "  "
 
 
 def fix_prisma_indexes(ctx: FixContext) -> Iterator[Proposal | Skipped]:
