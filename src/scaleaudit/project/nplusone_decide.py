@@ -53,6 +53,8 @@ def _django(model: ModelInfo, rel: Relation, loaded: Mapping[str, Any], nxt: str
     attr = rel.name
     select_related = list(loaded.get("select_related", ()))
     prefetch = list(loaded.get("prefetch", ()))
+    if "*" in prefetch:
+        prefetch.append(attr)  # prefetch_related(*names): the names are not in the source, assume this one
     if rel.forward:
         if "*" in select_related or attr in select_related or attr in prefetch:
             return None

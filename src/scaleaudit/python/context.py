@@ -93,6 +93,9 @@ class PyContext:
     module: str
     imports: ImportTable
     frames: list[Frame] = field(default_factory=list)
+    # Statements enclosing the node being visited (outermost first): a cheap
+    # way to place a reported node whose own text repeats in the file.
+    statements: list[cst.CSTNode] = field(default_factory=list)
 
     # --- file-level traits -------------------------------------------------
     @property
@@ -107,7 +110,7 @@ class PyContext:
             name == "conftest.py"
             or name.startswith("test_")
             or name.endswith("_test.py")
-            or any(p in ("tests", "test") for p in parts[:-1])
+            or any(p in ("tests", "test", "testing") for p in parts[:-1])
         )
 
     @property

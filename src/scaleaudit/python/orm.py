@@ -72,7 +72,13 @@ class Query:
     bounded: bool = False  # sliced, limited, or one row
     single: bool = False  # evaluates to one object or a number
     executed: bool = False  # SQLAlchemy: already fetched (`.all()`), Django: always lazy
-    aggregate: bool = False  # select(func.count(...)) and friends
+    aggregate: bool = False  # select(func.count(...)), GROUP BY and friends
+    # Model attributes this query already filters on (Django lookups' first segment, so
+    # `project__key=x` gives "project"): an index on any of them narrows the rows first.
+    filtered: tuple[str, ...] = ()
+    # Filtered by a value known only at run time (`owner=request.user`, `User.id == uid`): the rows
+    # of one parent or one lookup, usually few, rather than a whole table.
+    scoped: bool = False
 
     def data(self) -> dict[str, Any]:
         return {
@@ -87,7 +93,7 @@ class Query:
         }
 
     def loads(self, relation: str) -> bool:
-        return "*" in self.select_related or relation in self.select_related or relation in self.prefetch
+        return "*" in self.select_related or "*" in self.prefetch or relation in (*self.select_related, *self.prefetch)
 
 
 def string_args(call: cst.Call) -> Iterator[str]:
@@ -121,6 +127,8 @@ def _prefetch_paths(call: cst.Call) -> Iterator[str]:
             for path in string_args(value):
                 yield _first_segment(path)
                 break
+        else:
+            yield "*"  # `prefetch_related(*paths)`, a variable: unknown, so assume it loads what is touched
 
 
 def _links(node: cst.BaseExpression) -> tuple[list[tuple[str, cst.Call]], cst.BaseExpression, bool]:
@@ -144,11 +152,13 @@ def _links(node: cst.BaseExpression) -> tuple[list[tuple[str, cst.Call]], cst.Ba
 
 def _apply_django(query: Query, links: list[tuple[str, cst.Call]], sliced: bool) -> Query:
     sr, pf, only, defer = list(query.select_related), list(query.prefetch), list(query.only), list(query.defer)
-    rows, single = query.rows, query.single
+    rows, single, aggregate = query.rows, query.single, query.aggregate
+    filtered, scoped = list(query.filtered), query.scoped
     for name, call in links:
         if name == "select_related":
             paths = [_first_segment(p) for p in string_args(call)]
-            sr.extend(paths or ["*"])
+            literal = len(paths) == len(call.args)
+            sr.extend(paths if paths and literal else ["*"])  # select_related(*names): unknown, assume loaded
         elif name == "prefetch_related":
             pf.extend(_prefetch_paths(call))
         elif name == "only":
@@ -157,11 +167,19 @@ def _apply_django(query: Query, links: list[tuple[str, cst.Call]], sliced: bool)
             defer.extend(string_args(call))
         elif name in DJANGO_VALUES:
             rows = False
+        elif name == "annotate" and not rows:
+            aggregate = True  # values(...).annotate(...) is a GROUP BY: one row per group
         elif name in DJANGO_SINGLE:
             single = True
+        if name in ("filter", "get"):
+            filtered.extend(_first_segment(a.keyword.value) for a in call.args if a.keyword is not None)
+            scoped = scoped or any(a.keyword is not None and not is_constant(a.value) for a in call.args)
     methods = query.methods + tuple(n for n, _ in links)
     return replace(
         query,
+        aggregate=aggregate,
+        filtered=tuple(filtered),
+        scoped=scoped,
         methods=methods,
         select_related=tuple(sr),
         prefetch=tuple(pf),
@@ -194,11 +212,23 @@ def _sa_loaded(call: cst.Call) -> Iterator[str]:
 
 
 def _apply_sqlalchemy(query: Query, links: list[tuple[str, cst.Call]], sliced: bool) -> Query:
-    loaded = list(query.prefetch)
-    bounded, single, executed = query.bounded or sliced, query.single, query.executed
+    loaded, filtered, scoped = list(query.prefetch), list(query.filtered), query.scoped
+    bounded, single, executed, aggregate = query.bounded or sliced, query.single, query.executed, query.aggregate
     for name, call in links:
         if name == "options":
             loaded.extend(_sa_loaded(call))
+        elif name == "group_by" or (name == "with_entities" and any(_is_sql_function(a.value) for a in call.args)):
+            aggregate = True  # one row per group, or one row: not a row per table row
+        elif name == "filter_by":
+            filtered.extend(a.keyword.value for a in call.args if a.keyword is not None)
+            scoped = scoped or any(a.keyword is not None and not is_constant(a.value) for a in call.args)
+        elif name in ("filter", "where"):
+            filtered.extend(_compared_attrs(call))
+            scoped = scoped or any(
+                isinstance(a.value, cst.Comparison) and not is_constant(c.comparator)
+                for a in call.args
+                for c in getattr(a.value, "comparisons", ())
+            )
         elif name in ("limit", "slice"):
             bounded = True
         elif name in SA_ONE:
@@ -206,7 +236,42 @@ def _apply_sqlalchemy(query: Query, links: list[tuple[str, cst.Call]], sliced: b
         elif name in SA_MANY:
             executed = True
     methods = query.methods + tuple(n for n, _ in links)
-    return replace(query, methods=methods, prefetch=tuple(loaded), bounded=bounded, single=single, executed=executed)
+    return replace(
+        query,
+        methods=methods,
+        prefetch=tuple(loaded),
+        bounded=bounded,
+        single=single,
+        executed=executed,
+        aggregate=aggregate,
+        filtered=tuple(filtered),
+        scoped=scoped,
+    )
+
+
+def is_constant(node: cst.BaseExpression) -> bool:
+    """A literal, True/False/None, or an ALL_CAPS name (`Status.OPEN`): the same rows on every request."""
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
+        return True
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return all(is_constant(e.value) for e in node.elements)
+    name = (dotted(node) or "").rsplit(".", 1)[-1]
+    return name in ("True", "False", "None") or (name.isupper() and len(name) > 1)
+
+
+def _is_sql_function(node: cst.BaseExpression) -> bool:
+    """`func.count(x)`, `db.func.sum(x)`, `func.count(x).label("n")`."""
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "label":
+        node = node.func.value
+    return isinstance(node, cst.Call) and ".func." in f".{dotted(node.func) or ''}"
+
+
+def _compared_attrs(call: cst.Call) -> Iterator[str]:
+    """`Model.attr` names compared in `.filter(Model.a == x, Model.b > y)`."""
+    for arg in call.args:
+        value = arg.value
+        if isinstance(value, cst.Comparison) and isinstance(value.left, cst.Attribute):
+            yield value.left.attr.value
 
 
 def _sa_select(call: cst.Call, imports: ImportTable) -> Query | None:

@@ -18,11 +18,12 @@ import libcst as cst
 
 from scaleaudit.python.context import PyContext
 from scaleaudit.python.imports import dotted
-from scaleaudit.python.orm import string_args
+from scaleaudit.python.orm import scope_label, string_args
 from scaleaudit.python.rule import Case, PythonRule
 from scaleaudit.python.rules.nplusone_tracker import Tracker
 
-_DJANGO_FILTERS = frozenset({"filter", "exclude", "get", "get_or_create", "update_or_create"})
+# Not exclude(): `<>`/NOT IN reads most of the table, which no B-tree index helps with.
+_DJANGO_FILTERS = frozenset({"filter", "get", "get_or_create", "update_or_create"})
 _SA_FILTERS = frozenset({"where", "filter"})
 _LOOKUPS = frozenset(
     {
@@ -54,7 +55,8 @@ _DJ = (
     "        indexes = [models.Index(fields=['title', 'email'])]\n"
 )
 _SA = (
-    "from sqlalchemy import Column, Integer, String, Boolean, Index\nfrom sqlalchemy.orm import declarative_base\n"
+    "from sqlalchemy import Column, ForeignKey, Integer, String, Boolean, Index\n"
+    "from sqlalchemy.orm import declarative_base\n"
     "Base = declarative_base()\nclass User(Base):\n    __tablename__ = 'users'\n"
     "    id = Column(Integer, primary_key=True)\n    email = Column(String, unique=True)\n"
     "    name = Column(String)\n    active = Column(Boolean)\n    city = Column(String)\n"
@@ -82,6 +84,16 @@ def django_fields(call: cst.Call, method: str) -> list[str]:
         if len(parts) == 1 or (len(parts) == 2 and parts[1] in _LOOKUPS):
             out.append(parts[0])
     return [f for f in out if f not in ("defaults", "create_defaults")]
+
+
+def join_paths(call: cst.Call) -> list[str]:
+    """`project__key=x` -> "project": the query reaches its rows through that relation's index."""
+    out: list[str] = []
+    for arg in call.args:
+        parts = arg.keyword.value.split("__") if arg.keyword is not None else []
+        if len(parts) > 2 or (len(parts) == 2 and parts[1] not in _LOOKUPS):
+            out.append(parts[0])
+    return out
 
 
 def _sa_columns(node: cst.BaseExpression) -> Iterator[tuple[str, str]]:
@@ -172,11 +184,53 @@ class FilterFacts(PythonRule):
             note="a join path: not a column here",
         ),
         _sa("def f(s, n):\n    return s.scalars(select(User).where(Other.name == n)).all()\n", note="unknown model"),
+        _dj(
+            "def v(r):\n    qs = Ticket.objects.all()\n    return qs.exclude(email='').first()\n",
+            note="exclude() is <> / NOT IN: it reads most rows, no B-tree index helps",
+        ),
+        _dj(
+            "def v(r, e):\n    qs = Ticket.objects.filter(code=e)\n    qs = qs.filter(email=e)\n"
+            "    return qs.first()\n",
+            note="an earlier filter in the chain is on a unique column: it narrows the rows first",
+        ),
+        _dj(
+            "def v(r, e, k):\n    return Ticket.objects.get(email=e, owner__key=k)\n",
+            note="a join path through a foreign key: Django indexes owner_id, which narrows first",
+        ),
+        Case(
+            {
+                "app/models.py": _DJ.replace(
+                    "indexes = [", "indexes = [models.Index(fields=['email'], name='x', condition=Q(done=False)), "
+                ),
+                "app/views.py": "from app.models import Ticket\n"
+                "def v(r, e):\n    return Ticket.objects.filter(email=e, done=False).first()\n",
+            },
+            note="a partial index on the column",
+        ),
+        Case(
+            {
+                "app/models.py": "from app import db\nclass User(db.Model):\n    __tablename__ = 'users'\n"
+                "    id = db.Column(db.Integer, primary_key=True)\n    banned = db.Column(db.Boolean)\n"
+                "    tags = db.Column(db.ARRAY(db.String))\n",
+                "app/api.py": "from app.models import User\ndef f(s):\n"
+                "    return User.query.filter_by(banned=False).first(), User.query.filter_by(tags=['a']).first()\n",
+            },
+            note="Flask-SQLAlchemy db.Boolean; arrays need GIN, not the B-tree this rule suggests",
+        ),
+        Case(
+            {
+                "app/models.py": _SA + "class Order(Base):\n    __tablename__ = 'orders'\n"
+                "    id = Column(Integer, primary_key=True)\n    user_id = Column(ForeignKey('users.id'))\n"
+                "    note = Column(String)\n",
+                "app/api.py": "from app.models import Order\ndef f(s, uid, n):\n"
+                "    return s.query(Order).filter(Order.user_id == uid).filter(Order.note == n).first()\n",
+            },
+            note="an unindexed foreign key in the same query is SA401's finding",
+        ),
     )
     INVALID: ClassVar[tuple[Case | str, ...]] = (
         _dj("def v(r, e):\n    return Ticket.objects.filter(email=e).first()\n", expect=1),
         _dj("def v(r, e):\n    return Ticket.objects.get(email__iexact=e)\n", expect=1),
-        _dj("def v(r):\n    qs = Ticket.objects.all()\n    return qs.exclude(email='').first()\n", expect=1),
         _dj(
             "def v(r, e):\n    a = Ticket.objects.filter(email=e).first()\n    b = Ticket.objects.get(email=e)\n",
             expect=1,
@@ -191,6 +245,11 @@ class FilterFacts(PythonRule):
             expect=1,
         ),
         _sa("def f(s, n):\n    return s.scalars(select(User).where(User.name.ilike(n)).limit(5)).all()\n", expect=1),
+        _dj(
+            "def v(r, e):\n    qs = Ticket.objects.exclude(done=True)\n    return qs.filter(email=e).first()\n",
+            expect=1,
+            note="an exclude() earlier in the chain narrows nothing an index could use",
+        ),
     )
 
     def setup(self) -> None:
@@ -206,10 +265,12 @@ class FilterFacts(PythonRule):
         if not isinstance(node.func, cst.Attribute) or ctx.is_test or ctx.is_migration:
             return
         method = node.func.attr.value
+        found = self.tracker.query(node.func.value, ctx)
+        # Columns the query already filters by: an index on one of them narrows the rows first.
+        context = list(found[0].filtered) if found is not None else []
         if method in _SA_FILTERS or method in ("order_by", "join", "outerjoin"):
-            self._sqlalchemy(node, method)
+            self._sqlalchemy(node, method, context, ctx)
         if method in _DJANGO_FILTERS or method in ("order_by", "filter_by"):
-            found = self.tracker.query(node.func.value, ctx)
             if found is None:
                 return
             query = found[0]
@@ -218,9 +279,10 @@ class FilterFacts(PythonRule):
             fields = django_fields(node, method) if query.orm == "django" or method == "filter_by" else []
             if fields and (query.orm == "django" or method == "filter_by"):
                 clause = "order_by" if method == "order_by" else "where"
-                self._emit(node, query.orm, query.model, query.qualname, fields, clause)
+                context += join_paths(node)
+                self._emit(node, query.orm, query.model, query.qualname, fields, clause, context, ctx)
 
-    def _sqlalchemy(self, node: cst.Call, method: str) -> None:
+    def _sqlalchemy(self, node: cst.Call, method: str, context: list[str], ctx: PyContext) -> None:
         if method == "order_by" and _filtered_before(node):
             return
         by_model: dict[str, list[str]] = {}
@@ -230,10 +292,29 @@ class FilterFacts(PythonRule):
         clause = {"order_by": "order_by", "join": "join", "outerjoin": "join"}.get(method, "where")
         for model, attrs in by_model.items():
             qualname = self.ctx.imports.resolve_dotted(model)
-            self._emit(node, "sqlalchemy", model, qualname, attrs, clause)
+            self._emit(node, "sqlalchemy", model, qualname, attrs, clause, context, ctx)
 
-    def _emit(self, node: cst.Call, orm: str, model: str, qualname: str, fields: list[str], clause: str) -> None:
+    def _emit(
+        self,
+        node: cst.Call,
+        orm: str,
+        model: str,
+        qualname: str,
+        fields: list[str],
+        clause: str,
+        context: list[str],
+        ctx: PyContext,
+    ) -> None:
         unique = list(dict.fromkeys(fields))
         self.fact(
-            "query-filter", node, orm=orm, model=model, qualname=qualname, table=None, columns=unique, clause=clause
+            "query-filter",
+            node,
+            orm=orm,
+            model=model,
+            qualname=qualname,
+            table=None,
+            columns=unique,
+            clause=clause,
+            context=[c for c in dict.fromkeys(context) if c not in unique],
+            scope=scope_label(ctx),
         )

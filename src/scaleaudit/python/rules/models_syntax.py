@@ -189,7 +189,9 @@ def _django_meta(draft: ModelDraft, meta: cst.ClassDef, app_label: str) -> None:
                 item = element.value
                 if isinstance(item, cst.Call) and (dotted(item.func) or "").endswith(("Index", "UniqueConstraint")):
                     fields = [f.lstrip("-") for f in _strings(keyword(item, "fields"))]
-                    if fields and keyword(item, "condition") is None:
+                    # A partial index (condition=...) counts too: it is written for the queries
+                    # that match its condition, and we cannot tell those apart from syntax.
+                    if fields:
                         draft.index_fields.append(fields)
     if draft.table is None and not draft.abstract:
         draft.table = f"{app_label}_{draft.name.lower()}"

@@ -116,6 +116,20 @@ class RelationInLoopFacts(PythonRule):
             note="execute() yields Row tuples",
         ),
         _sa("def f(s):\n    for o in s.query(Order).options(joinedload(Order.user)).all():\n        print(o.user)\n"),
+        _dj(
+            "def v(request, owner):\n    for t in Ticket.objects.filter(x=1):\n        t.owner = owner\n"
+            "        t.save()\n",
+            note="assigning a relation sets it; nothing is loaded",
+        ),
+        _dj(
+            "def v(request, names):\n    for t in Ticket.objects.select_related(*names):\n        print(t.owner)\n",
+            note="select_related(*names): which names is unknown, so assume this one",
+        ),
+        _dj(
+            "def v(request, paths):\n    for u in User.objects.prefetch_related(*paths):\n"
+            "        print(u.ticket_set.count())\n",
+            note="prefetch_related(*paths): unknown paths, assume loaded",
+        ),
         Case(
             {
                 "app/models.py": _DJ_MODELS,
@@ -172,6 +186,11 @@ class RelationInLoopFacts(PythonRule):
             "        print(u.orders)\n",
             expect=1,
         ),
+        _dj(
+            "def v(request, owner):\n    for t in Ticket.objects.filter(x=1):\n        t.title = t.owner.name\n",
+            expect=1,
+            note="reading the relation on the right-hand side of an assignment queries",
+        ),
         Case(
             {
                 "app/models.py": _DJ_MODELS,
@@ -188,9 +207,15 @@ class RelationInLoopFacts(PythonRule):
         self.loops: list[_Loop] = []
         self.next_attr: dict[int, str] = {}
         self.seen: set[tuple[int, str]] = set()
+        self.stores: set[int] = set()  # `item.owner = x` sets the relation: no query
 
     def visit_Assign(self, node: cst.Assign, ctx: PyContext) -> None:
         self.tracker.assign(node, ctx)
+        for target in node.targets:
+            elements = target.target.elements if isinstance(target.target, (cst.Tuple, cst.List)) else ()
+            for expr in (target.target, *(e.value for e in elements)):
+                if isinstance(expr, cst.Attribute):
+                    self.stores.add(id(expr))
 
     def visit_AnnAssign(self, node: cst.AnnAssign, ctx: PyContext) -> None:
         self.tracker.assign(node, ctx)
@@ -222,7 +247,7 @@ class RelationInLoopFacts(PythonRule):
         inner = node.value
         if isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name):
             self.next_attr[id(inner)] = node.attr.value
-        if not isinstance(inner, cst.Name) or not self.loops:
+        if not isinstance(inner, cst.Name) or not self.loops or id(node) in self.stores:
             return
         loop = self._enclosing(inner.value, ctx)
         if loop is None or (id(loop.node), node.attr.value) in self.seen:

@@ -44,6 +44,28 @@ _PRISMA = frozenset(
     }
 )
 _SEVERITY = {"handler": Severity.HIGH, "batch": Severity.LOW}
+# Statements that act on the server or session, not on rows: one per item cannot be batched.
+_DML = ("select", "insert", "update", "delete", "with", "merge", "upsert", "replace", "copy")
+# Already batched: flushing a buffer from inside a loop is the batching pattern itself.
+_BATCHED = frozenset({"bulk_create", "bulk_update", "in_bulk"})
+
+
+def _camel(node: cst.BaseExpression) -> bool:
+    """`User`, `models.User`: a class name (`session.get(User, id)`), not a URL or a dict key."""
+    name = (dotted(node) or "").rsplit(".", 1)[-1]
+    return name[:1].isupper() and any(c.islower() for c in name)
+
+
+def _not_dml(node: cst.BaseExpression) -> bool:
+    """`execute("KILL 12")`, `execute(f"SET ...")`: literal SQL whose verb touches no table rows."""
+    if isinstance(node, cst.SimpleString):
+        text = str(node.evaluated_value or "")
+    elif isinstance(node, cst.FormattedString):
+        text = "".join(p.value for p in node.parts if isinstance(p, cst.FormattedStringText))
+    else:
+        return False
+    words = text.split(None, 1)
+    return bool(words) and words[0].lower().strip("(") not in _DML
 
 
 def query_call(node: cst.Call, ctx: PyContext) -> str | None:
@@ -58,6 +80,11 @@ def query_call(node: cst.Call, ctx: PyContext) -> str | None:
         if query is not None and query.orm == "django":
             return f"{query.model}.objects...{method}()"
     if method in _SQL_EXECUTORS and receiver and (last in _SQL_RECEIVERS or last.endswith("session")):
+        first = node.args[0].value if node.args else None
+        if method == "get" and (first is None or not _camel(first)):
+            return None  # requests.Session.get(url), dict.get(key): only session.get(Model, id) queries
+        if first is not None and _not_dml(first):
+            return None
         return f"{receiver}.{method}()"
     parts = receiver.split(".")
     if method in _PRISMA and len(parts) == 2 and parts[0] in ("prisma", "db", "client"):
@@ -103,6 +130,26 @@ class QueryInLoop(PythonRule):
         "async def f(prisma, ids):\n    return await prisma.user.find_many(where={'id': {'in': ids}})\n",
         "def f(cursor, rows):\n    cursor.executemany('insert into t values (%s)', rows)\n",
         "def f(session, items):\n    for it in items:\n        session.add(it)\n    session.commit()\n",
+        Case(
+            "import requests\ndef f(pages):\n    session = requests.Session()\n    for p in pages:\n"
+            "        session.get(URL, params={'page': p})\n",
+            note="an HTTP session: session.get(Model, id) is the only query form of get()",
+        ),
+        Case("def f(cur, path):\n    for part in path:\n        cur = cur.get(part)\n", note="a dict walk"),
+        Case(
+            _DJ + "def f(rows):\n    batch = []\n    for r in rows:\n        batch.append(Ticket(title=r))\n"
+            "        if len(batch) >= 500:\n            Ticket.objects.bulk_create(batch)\n            batch = []\n",
+            note="flushing a buffer every 500 rows is batching, not N+1",
+        ),
+        Case(
+            "def f(db, pids):\n    for pid in pids:\n        db.session.execute(f'KILL {pid}')\n",
+            note="server commands act on no rows and cannot be batched",
+        ),
+        Case(
+            _DJ + "def helper(ids):\n    for i in ids:\n        User.objects.get(pk=i)\n",
+            path="app/testing/utils.py",
+            note="test helpers under testing/",
+        ),
     )
     INVALID: ClassVar[tuple[Case | str, ...]] = (
         Case(_DJ + "def v(request, ids):\n    for i in ids:\n        print(User.objects.get(pk=i))\n", expect=1),
@@ -118,6 +165,8 @@ class QueryInLoop(PythonRule):
         "def f(db, ids):\n    for i in ids:\n        db.scalars(select(User).where(User.id == i)).first()\n",
         "def f(cursor, ids):\n    for i in ids:\n        cursor.execute('select * from t where id = %s', (i,))\n",
         "def f(self, ids):\n    for i in ids:\n        self.session.query(User).get(i)\n",
+        "def f(session, ids):\n    for i in ids:\n        session.get(models.User, i)\n",
+        "def f(db, ids):\n    for i in ids:\n        db.session.execute(f'UPDATE t SET n = n + 1 WHERE id = {i}')\n",
         "async def f(prisma, ids):\n    for i in ids:\n        await prisma.user.find_unique(where={'id': i})\n",
         "async def f(conn, ids):\n    return [await conn.fetchrow('select 1', i) for i in ids]\n",
         Case(
@@ -160,6 +209,8 @@ class QueryInLoop(PythonRule):
         if name is None and callee == "list" and node.args:
             query = parse_query(node.args[0].value, ctx.imports)
             name = f"list({query.model}.objects...)" if query and query.orm == "django" else None
+        if name is not None and isinstance(node.func, cst.Attribute) and node.func.attr.value in _BATCHED:
+            return
         if name is not None:
             self.in_loop.append(_Call(node, name, scope))
         elif callee and (callee.count(".") == 0 or callee.startswith("self.")) and callee.count(".") <= 1:

@@ -43,6 +43,19 @@ _RENDERERS = (
     "TemplateResponse",
 )
 _FETCH_ALL = frozenset({"fetchall", "all"})
+# Calls whose result carries their argument's rows out of the handler. Any other call
+# (`get_object_or_404(qs, pk=1)`, `len(qs)`, a local generator) may reduce them: not followed.
+_PASS_THROUGH = frozenset({"list", "tuple", "set", "sorted", "dict", "jsonify", "make_response", "enumerate"})
+_PASS_THROUGH_SUFFIXES = ("Response", "Serializer", "Schema")
+# Framework hooks that return a queryset for the framework to page or to fetch one object from.
+_HOOKS = frozenset({"get_queryset", "get_object", "get_serializer_class", "filter_queryset"})
+# Decorator fragments of staff-only views: a handful of staff, not the 1,000 users.
+_STAFF = ("admin", "staff", "superuser")
+
+
+def _passes_rows(call: cst.Call) -> bool:
+    name = (dotted(call.func) or "").rsplit(".", 1)[-1]
+    return name in _PASS_THROUGH or name.endswith(_PASS_THROUGH_SUFFIXES)
 
 
 @dataclass
@@ -60,7 +73,7 @@ def _parts(expr: cst.BaseExpression, depth: int = 0) -> Iterator[cst.BaseExpress
         return
     children: list[cst.BaseExpression] = []
     if isinstance(expr, cst.Call):
-        children = [a.value for a in expr.args]
+        children = [a.value for a in expr.args] if _passes_rows(expr) else []
     elif isinstance(expr, cst.Attribute):
         children = [expr.value]
     elif isinstance(expr, cst.Await):
@@ -115,6 +128,25 @@ class UnboundedResult(PythonRule):
         "status')).all()\n",
         _H + "@router.get('/')\ndef f(cur):\n    cur.execute('select id from t order by id limit 10')\n"
         "    return cur.fetchall()\n",
+        "from rest_framework.generics import ListAPIView\nclass L(ListAPIView):\n"
+        "    def get_queryset(self):\n        return Ticket.objects.filter(open=True)\n",
+        _views(
+            "from django.shortcuts import get_object_or_404\ndef one(request, pk):\n"
+            "    return JsonResponse({'t': str(get_object_or_404(Ticket.objects.all(), pk=pk))})\n"
+        ),
+        _views(
+            "def metrics(request):\n    checks = Ticket.objects.all()\n    def lines(rows):\n        yield 'n'\n"
+            "    return HttpResponse(lines(checks))\n"
+        ),
+        _views(
+            "from django.db.models import Count\ndef by_status(request):\n"
+            "    rows = Ticket.objects.values('status').annotate(n=Count('id'))\n"
+            "    return JsonResponse({'rows': list(rows)})\n"
+        ),
+        "from flask import Flask\nfrom sqlalchemy import func\napp = Flask(__name__)\n@app.route('/s')\n"
+        "def s():\n    data = User.query.with_entities(User.country, func.count(User.id))"
+        ".group_by(User.country).all()\n"
+        "    return {'data': dict(data)}\n",
     )
     INVALID: ClassVar[tuple[Case | str, ...]] = (
         _views("def index(request):\n    return render(request, 't.html', {'tickets': Ticket.objects.all()})\n"),
@@ -143,6 +175,7 @@ class UnboundedResult(PythonRule):
             "def index(request):\n    tickets = Ticket.objects.all()\n    return render(request, 't.html', "
             "{'tickets': tickets})\n"
         ),
+        _views("def index(request):\n    return JsonResponse({'t': sorted(Ticket.objects.filter(open=True))})\n"),
         _H + "@router.get('/')\ndef f(s):\n    rows = s.execute(text('select o.id from orders o join users u on "
         "u.id = o.user_id')).fetchall()\n    return [dict(r) for r in rows]\n",
     )
@@ -160,7 +193,8 @@ class UnboundedResult(PythonRule):
 
     def visit_Return(self, node: cst.Return, ctx: PyContext) -> None:
         self.tracker.returned(node, ctx)
-        if node.value is not None and self._active(ctx):
+        function = ctx.function
+        if node.value is not None and self._active(ctx) and function is not None and function.name not in _HOOKS:
             self._examine(node.value, ctx)
 
     def _active(self, ctx: PyContext) -> bool:
@@ -182,13 +216,13 @@ class UnboundedResult(PythonRule):
             receiver = dotted(node.func.value) or ""
             execute = self.executes.get((id(ctx.function.node), receiver))
             if execute is not None:
-                self._site(execute, "raw SQL fetched with fetchall()", ctx, Confidence.HIGH)
+                self._site(execute, "raw SQL fetched with fetchall()", ctx, Confidence.MEDIUM)
         elif name == "execute" and isinstance(node.func, cst.Attribute) and node.args:
             sql = _sql_text(node.args[0].value)
             if sql is not None and unbounded_select(sql):
                 self.executes[(id(ctx.function.node), dotted(node.func.value) or "")] = node
 
-    def _examine(self, expr: cst.BaseExpression, ctx: PyContext, confidence: Confidence = Confidence.HIGH) -> None:
+    def _examine(self, expr: cst.BaseExpression, ctx: PyContext, confidence: Confidence = Confidence.MEDIUM) -> None:
         for part in _parts(expr):
             found = self.tracker.query(part, ctx)
             if found is not None:
@@ -197,7 +231,7 @@ class UnboundedResult(PythonRule):
                     return
                 if query.orm == "sqlalchemy" and not query.executed:
                     return
-                grade = confidence if source != "view" else Confidence.MEDIUM
+                grade = Confidence.LOW if query.scoped else (confidence if source != "view" else Confidence.MEDIUM)
                 self._site(part, f"`{query.model}` query", ctx, grade)
                 return
             if self._raw_sql(part, ctx) or self._prisma(part, ctx):
@@ -214,7 +248,7 @@ class UnboundedResult(PythonRule):
             elif method in ("execute", "exec_driver_sql") and node.args:
                 sql = _sql_text(node.args[0].value)
                 if sql is not None and fetched and unbounded_select(sql):
-                    self._site(node, "raw SQL fetched whole", ctx, Confidence.HIGH)
+                    self._site(node, "raw SQL fetched whole", ctx, Confidence.MEDIUM)
                 return sql is not None
             node = node.func.value
         return False
@@ -223,12 +257,14 @@ class UnboundedResult(PythonRule):
         node = expr.expression if isinstance(expr, cst.Await) else expr
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "find_many":
             if keyword(node, "take") is None:
-                self._site(node, "prisma find_many() without take", ctx, Confidence.HIGH)
+                self._site(node, "prisma find_many() without take", ctx, Confidence.MEDIUM)
             return True
         return False
 
     def _site(self, node: cst.CSTNode, what: str, ctx: PyContext, confidence: Confidence) -> None:
         function = ctx.function
+        if _staff_only(ctx):
+            confidence = Confidence.LOW
         if function is not None and all(s.node is not node for s in self.sites):
             self.sites.append(_Site(node, what, id(function.node), confidence))
 
@@ -236,6 +272,14 @@ class UnboundedResult(PythonRule):
         for site in self.sites:
             if site.function not in self.paginated:
                 self.report(site.node, confidence=site.confidence, anchor=site.what, what=site.what)
+
+
+def _staff_only(ctx: PyContext) -> bool:
+    """An admin page (under `admin/`, or behind an admin/staff decorator): used by a few staff."""
+    if "admin" in ctx.rel.split("/")[:-1] or ctx.filename == "admin.py":
+        return True
+    decorators = [d.lower() for f in ctx.enclosing("function", "class") for d in f.decorators]
+    return any(word in d for d in decorators for word in _STAFF)
 
 
 def _sql_text(node: cst.BaseExpression) -> str | None:
