@@ -142,11 +142,11 @@ def filtered_columns(ctx: ProjectContext) -> Iterator[Finding]:
             key = (id(model), str(field["column"]))
             entry = grouped.setdefault(key, (model, field, []))
             entry[2].append(Location(fact.location.path, fact.location.span, f"{fact.get('clause')} on it here"))
-            if fact.get("scope") != "batch":
+            if fact.get("scope") not in ("batch", "staff"):
                 per_request.add(key)
     for key, (model, field, sites) in grouped.items():
-        # A scan per request multiplies with the users; one in a nightly job or a management
-        # command runs once, whatever the traffic.
+        # A scan per request multiplies with the users; one in a nightly job, a management
+        # command or a staff-only page runs a handful of times, whatever the traffic.
         confidence = Confidence.MEDIUM if key in per_request else Confidence.LOW
         yield _finding(ctx, "SA402", model, field, sites, confidence, uses=len(sites))
 

@@ -403,6 +403,18 @@ def is_constant_collection(node: cst.BaseExpression) -> bool:
     return False
 
 
+# Decorator fragments of staff-only views: a handful of staff, not the 1,000 users.
+_STAFF = ("admin", "staff", "superuser")
+
+
+def staff_only(ctx: Any) -> bool:
+    """An admin page (under `admin/`, in `admin.py`, or behind an admin/staff decorator)."""
+    if "admin" in ctx.rel.split("/")[:-1] or ctx.filename == "admin.py":
+        return True
+    decorators = [d.lower() for f in ctx.enclosing("function", "class") for d in f.decorators]
+    return any(word in d for d in decorators for word in _STAFF)
+
+
 def scope_label(ctx: Any) -> str:
     """Where code runs, for grading: "test", "batch", "handler" or "function"."""
     if ctx.is_test:

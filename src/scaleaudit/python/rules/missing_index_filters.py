@@ -18,7 +18,7 @@ import libcst as cst
 
 from scaleaudit.python.context import PyContext
 from scaleaudit.python.imports import dotted
-from scaleaudit.python.orm import scope_label, string_args
+from scaleaudit.python.orm import scope_label, staff_only, string_args
 from scaleaudit.python.rule import Case, PythonRule
 from scaleaudit.python.rules.nplusone_tracker import Tracker
 
@@ -99,6 +99,8 @@ def join_paths(call: cst.Call) -> list[str]:
 def _sa_columns(node: cst.BaseExpression) -> Iterator[tuple[str, str]]:
     """(Model, attr) pairs compared in a where()/filter()/order_by() argument."""
     if isinstance(node, cst.Comparison):
+        if any(isinstance(c.operator, (cst.NotEqual, cst.IsNot, cst.NotIn)) for c in node.comparisons):
+            return  # `<>`/IS NOT/NOT IN read most rows: no B-tree index helps
         yield from _sa_columns(node.left)
         for target in node.comparisons:
             yield from _sa_columns(target.comparator)
@@ -184,6 +186,10 @@ class FilterFacts(PythonRule):
             note="a join path: not a column here",
         ),
         _sa("def f(s, n):\n    return s.scalars(select(User).where(Other.name == n)).all()\n", note="unknown model"),
+        _sa(
+            "def f(s, n):\n    return s.scalars(select(User).where(User.name != n)).first()\n",
+            note="<> is not indexable",
+        ),
         _dj(
             "def v(r):\n    qs = Ticket.objects.all()\n    return qs.exclude(email='').first()\n",
             note="exclude() is <> / NOT IN: it reads most rows, no B-tree index helps",
@@ -316,5 +322,5 @@ class FilterFacts(PythonRule):
             columns=unique,
             clause=clause,
             context=[c for c in dict.fromkeys(context) if c not in unique],
-            scope=scope_label(ctx),
+            scope="staff" if staff_only(ctx) else scope_label(ctx),
         )

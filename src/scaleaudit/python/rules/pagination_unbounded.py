@@ -30,7 +30,7 @@ import libcst as cst
 from scaleaudit.model import Confidence
 from scaleaudit.python.context import PyContext
 from scaleaudit.python.imports import dotted
-from scaleaudit.python.orm import keyword, unbounded_select
+from scaleaudit.python.orm import keyword, staff_only, unbounded_select
 from scaleaudit.python.rule import Case, PythonRule
 from scaleaudit.python.rules.nplusone_tracker import Tracker
 
@@ -49,8 +49,6 @@ _PASS_THROUGH = frozenset({"list", "tuple", "set", "sorted", "dict", "jsonify", 
 _PASS_THROUGH_SUFFIXES = ("Response", "Serializer", "Schema")
 # Framework hooks that return a queryset for the framework to page or to fetch one object from.
 _HOOKS = frozenset({"get_queryset", "get_object", "get_serializer_class", "filter_queryset"})
-# Decorator fragments of staff-only views: a handful of staff, not the 1,000 users.
-_STAFF = ("admin", "staff", "superuser")
 
 
 def _passes_rows(call: cst.Call) -> bool:
@@ -263,7 +261,7 @@ class UnboundedResult(PythonRule):
 
     def _site(self, node: cst.CSTNode, what: str, ctx: PyContext, confidence: Confidence) -> None:
         function = ctx.function
-        if _staff_only(ctx):
+        if staff_only(ctx):
             confidence = Confidence.LOW
         if function is not None and all(s.node is not node for s in self.sites):
             self.sites.append(_Site(node, what, id(function.node), confidence))
@@ -272,14 +270,6 @@ class UnboundedResult(PythonRule):
         for site in self.sites:
             if site.function not in self.paginated:
                 self.report(site.node, confidence=site.confidence, anchor=site.what, what=site.what)
-
-
-def _staff_only(ctx: PyContext) -> bool:
-    """An admin page (under `admin/`, or behind an admin/staff decorator): used by a few staff."""
-    if "admin" in ctx.rel.split("/")[:-1] or ctx.filename == "admin.py":
-        return True
-    decorators = [d.lower() for f in ctx.enclosing("function", "class") for d in f.decorators]
-    return any(word in d for d in decorators for word in _STAFF)
 
 
 def _sql_text(node: cst.BaseExpression) -> str | None:
