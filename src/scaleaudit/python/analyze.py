@@ -62,26 +62,26 @@ def _span_list(rng: CodeRange) -> list[int]:
     return [span.line, span.column, span.end_line, span.end_column]
 
 
-def _plain(value: Any, positions: Mapping[cst.CSTNode, CodeRange]) -> Any:
+def _plain(value: Any, positions: LazyPositions, hints: tuple[cst.CSTNode, ...]) -> Any:
     """Fact data with every node in it (a loop, a field) replaced by its span."""
     if isinstance(value, cst.CSTNode):
-        return _span_list(positions[value])
+        return _span_list(positions.locate(value, hints))
     if isinstance(value, dict):
-        return {k: _plain(v, positions) for k, v in value.items()}
+        return {k: _plain(v, positions, hints) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v, positions) for v in value]
+        return [_plain(v, positions, hints) for v in value]
     return value
 
 
 def _materialise(
-    rel: str, pending: list[Pending], positions: Mapping[cst.CSTNode, CodeRange], book: Rulebook
+    rel: str, pending: list[Pending], positions: LazyPositions, book: Rulebook
 ) -> tuple[list[Finding], list[Fact]]:
     findings: list[Finding] = []
     facts: list[Fact] = []
     for item in pending:
-        loc = Location(rel, _span(positions[item.node]))
+        loc = Location(rel, _span(positions.locate(item.node, item.hints)))
         if item.fact_kind:
-            facts.append(Fact(item.fact_kind, loc, _plain(item.fact_data, positions)))
+            facts.append(Fact(item.fact_kind, loc, _plain(item.fact_data, positions, item.hints)))
             continue
         meta = book.rule(item.rule)
         findings.append(
@@ -94,7 +94,9 @@ def _materialise(
                 location=loc,
                 message=meta.format(**item.message_values),
                 checklist=meta.checklist,
-                related=tuple(Location(rel, _span(positions[n]), note) for n, note in item.related),
+                related=tuple(
+                    Location(rel, _span(positions.locate(n, item.hints)), note) for n, note in item.related
+                ),
                 anchor=item.anchor,
             )
         )

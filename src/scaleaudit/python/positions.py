@@ -10,7 +10,8 @@ conventions (1-based lines, 0-based columns in code points, exclusive end).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import bisect
+from collections.abc import Iterator, Mapping, Sequence
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
@@ -25,6 +26,26 @@ def _decorated(node: cst.CSTNode) -> bool:
     return isinstance(node, (cst.FunctionDef, cst.ClassDef)) and bool(node.decorators)
 
 
+def last_small_statement(node: cst.CSTNode) -> cst.CSTNode:
+    """The last simple statement inside a compound one: where libcst ends its
+    range (trailing comments and the block's footer are not part of it)."""
+    while True:
+        if isinstance(node, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            return node.body[-1]
+        if isinstance(node, cst.IndentedBlock):
+            node = node.body[-1]
+        elif isinstance(node, cst.Match):
+            node = node.cases[-1].body
+        elif getattr(node, "finalbody", None) is not None:
+            node = node.finalbody  # type: ignore[attr-defined]
+        elif getattr(node, "orelse", None) is not None:
+            node = node.orelse  # type: ignore[attr-defined]
+        elif getattr(node, "handlers", None):
+            node = node.handlers[-1]  # type: ignore[attr-defined]
+        else:
+            node = node.body  # type: ignore[attr-defined]
+
+
 class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
     def __init__(self, module: cst.Module, data: bytes) -> None:
         self.module = module
@@ -32,6 +53,7 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         self._text: str | None = None
         self._full: Mapping[cst.CSTNode, CodeRange] | None = None
         self._cache: dict[int, CodeRange] = {}
+        self._line_starts: list[int] | None = None
         self.fallbacks = 0  # how often the whole-file provider was needed (for tests/benchmarks)
 
     @property
@@ -55,22 +77,73 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         if isinstance(node, cst.SimpleStatementLine):
             return self._span_of(node.body[0], node.body[-1])
         if isinstance(node, cst.BaseCompoundStatement):
-            # Leading comment lines belong to the node but not to its position.
-            snippet = self.module.code_for_node(node.with_changes(leading_lines=[])).rstrip()
-            if "#" in snippet[snippet.rfind("\n") + 1 :]:
-                return None  # whether a trailing comment counts differs by node type
-        elif isinstance(node, cst.BaseExpression) and node.lpar:
+            # Starts at its keyword (leading comment lines excluded), ends with
+            # its last simple statement.
+            return self._compound(node)
+        if isinstance(node, cst.BaseExpression) and node.lpar:
             # A parenthesised expression's position is inside its parentheses.
             snippet = self.module.code_for_node(node.with_changes(lpar=[], rpar=[]))
         else:
             snippet = self.module.code_for_node(node)
         if isinstance(node, cst.BaseSmallStatement):
             snippet = snippet.rstrip(" \t").removesuffix(";").rstrip(" \t")
+        return self._find_text(snippet)
+
+    def _find_block(self, whole: str, lo: int = 0, hi: int | None = None) -> tuple[int, int] | None:
+        """Where a compound statement's text is, once re-indented to where it sits.
+
+        libcst renders a nested block relative to column 0; in the file every
+        line after the first carries the statement's own indentation."""
+        text = self.text
+        end = len(text) if hi is None else hi
+        first, newline, rest = whole.partition("\n")
+        found: tuple[int, int] | None = None
+        at = text.find(first, lo, end)
+        while at >= 0:
+            line_start = text.rfind("\n", 0, at) + 1
+            prefix = text[line_start:at]
+            if not prefix.strip():
+                body = "\n".join(prefix + line if line.strip() else line for line in rest.split("\n"))
+                expected = first + newline + body if newline else first
+                if text.startswith(expected, at) and at + len(expected) <= end:
+                    if found is not None:
+                        return None  # the same block twice: ambiguous
+                    found = (at, at + len(expected))
+            at = text.find(first, at + 1, end)
+        return found
+
+    def _compound(self, node: cst.BaseCompoundStatement) -> CodeRange | None:
+        whole = self.module.code_for_node(node.with_changes(leading_lines=[])).rstrip()
+        if not whole or "\r" in whole:
+            return None
+        block = self._find_block(whole)
+        if block is None:
+            return None
+        lo, hi = block
+        tail = self.module.code_for_node(last_small_statement(node)).rstrip(" \t").removesuffix(";").rstrip(" \t")
+        text = self.text
+        at = text.rfind(tail, lo, hi) if tail else -1
+        if at < 0 or "#" in text[text.rfind("\n", 0, at) + 1 : at]:
+            return None  # not found, or found inside a comment
+        after = text[at + len(tail) : hi].split("\n")
+        if any(piece.strip() and not piece.strip().startswith(("#", ";")) for piece in after):
+            return None  # code follows: this was not the last statement
+        return CodeRange(self._position(lo), self._position(at + len(tail)))
+
+    def _position(self, offset: int) -> CodePosition:
+        self._offset(CodePosition(1, 0))  # builds the line table
+        assert self._line_starts is not None
+        line = bisect.bisect_right(self._line_starts, offset)
+        return CodePosition(line, offset - self._line_starts[line - 1])
+
+    def _find_text(self, snippet: str, lo: int = 0, hi: int | None = None) -> CodeRange | None:
+        """The range of `snippet` if it occurs exactly once in text[lo:hi]."""
         if not snippet or "\r" in snippet:
             return None
         text = self.text
-        start = text.find(snippet)
-        if start < 0 or text.find(snippet, start + 1) >= 0:
+        end = len(text) if hi is None else hi
+        start = text.find(snippet, lo, end)
+        if start < 0 or text.find(snippet, start + 1, end) >= 0:
             return None
         line = text.count("\n", 0, start) + 1
         column = start - (text.rfind("\n", 0, start) + 1)
@@ -81,6 +154,48 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
     def _span_of(self, first: cst.CSTNode, last: cst.CSTNode) -> CodeRange | None:
         start, end = self._find(first), self._find(last)
         return None if start is None or end is None else CodeRange(start.start, end.end)
+
+    def _offset(self, position: CodePosition) -> int:
+        if self._line_starts is None:
+            starts = [0]
+            text = self.text
+            index = text.find("\n")
+            while index >= 0:
+                starts.append(index + 1)
+                index = text.find("\n", index + 1)
+            self._line_starts = starts
+        return self._line_starts[position.line - 1] + position.column
+
+    def _window(self, hints: Sequence[cst.CSTNode]) -> tuple[int, int]:
+        """Narrow the search to the innermost enclosing statement that can be
+        placed, placing each statement inside the previous one (outermost first)."""
+        lo, hi = 0, len(self.text)
+        for hint in hints:
+            if isinstance(hint, cst.SimpleStatementLine):
+                continue  # its small statements are hints of their own
+            if isinstance(hint, cst.BaseCompoundStatement):
+                whole = self.module.code_for_node(hint.with_changes(leading_lines=[])).rstrip()
+                block = self._find_block(whole, lo, hi) if whole and "\r" not in whole else None
+            else:
+                snippet = self.module.code_for_node(hint).rstrip(" \t").removesuffix(";").rstrip(" \t")
+                found = self._find_text(snippet, lo, hi)
+                block = None if found is None else (self._offset(found.start), self._offset(found.end))
+            if block is not None:
+                lo, hi = block
+        return lo, hi
+
+    def locate(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode] = ()) -> CodeRange:
+        """Like `self[node]`, but a node whose text repeats in the file is looked
+        up inside the innermost enclosing statement where its text is unique."""
+        if self._full is None and id(node) not in self._cache and self._find(node) is None and hints:
+            parenthesised = isinstance(node, cst.BaseExpression) and bool(node.lpar)
+            if not parenthesised and not isinstance(node, (cst.BaseStatement, cst.Module)):
+                lo, hi = self._window([h for h in hints if h is not node])
+                found = self._find_text(self.module.code_for_node(node), lo, hi)
+                if found is not None:
+                    self._cache[id(node)] = found
+                    return found
+        return self[node]
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         if self._full is not None:

@@ -51,6 +51,7 @@ class Pending:
     anchor: str = ""
     fact_kind: str = ""  # set for facts
     fact_data: dict[str, Any] = field(default_factory=dict)
+    hints: tuple[cst.CSTNode, ...] = ()  # enclosing statements, to place the node cheaply
 
 
 class PythonRule:
@@ -79,12 +80,19 @@ class PythonRule:
         severity: Severity | None = None,
         related: list[tuple[cst.CSTNode, str]] | None = None,
         anchor: str = "",
+        hints: tuple[cst.CSTNode, ...] | None = None,
         **values: Any,
     ) -> None:
-        self.pending.append(Pending(self.id, node, values, confidence, severity, related or [], anchor))
+        """Report `node`. From `finish()`, pass the `hints` captured when the node
+        was seen (`tuple(ctx.statements)`), or positions may cost a codegen."""
+        where = tuple(self.ctx.statements) if hints is None else hints
+        self.pending.append(
+            Pending(self.id, node, values, confidence, severity, related or [], anchor, hints=where)
+        )
 
     def fact(self, fact_kind: str, node: cst.CSTNode, /, **data: Any) -> None:
-        self.pending.append(Pending(self.id, node, {}, fact_kind=fact_kind, fact_data=data))
+        hints = tuple(self.ctx.statements)
+        self.pending.append(Pending(self.id, node, {}, fact_kind=fact_kind, fact_data=data, hints=hints))
 
     def finish(self) -> None:
         """Called once after the walk: for rules that decide at the end of a module."""

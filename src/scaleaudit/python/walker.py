@@ -56,6 +56,7 @@ _SKIP = frozenset(
 )
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 _CST = cst.CSTNode
+_STATEMENTS = (cst.BaseStatement, cst.BaseSmallStatement)
 
 
 def code_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
@@ -95,6 +96,9 @@ class Walker:
         }
 
     def walk(self, node: cst.CSTNode) -> None:
+        statement = isinstance(node, _STATEMENTS)
+        if statement:
+            self.ctx.statements.append(node)
         name = type(node).__name__
         for callback in self.visits.get(name, ()):
             callback(node, self.ctx)
@@ -105,6 +109,8 @@ class Walker:
             special(node)
         for callback in self.leaves.get(name, ()):
             callback(node, self.ctx)
+        if statement:
+            self.ctx.statements.pop()
 
     def children(self, node: cst.CSTNode) -> None:
         for name in code_fields(type(node)):

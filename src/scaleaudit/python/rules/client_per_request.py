@@ -42,6 +42,7 @@ class _Site:
     handler: bool
     in_loop: bool
     outer_function: str
+    hints: tuple[cst.CSTNode, ...]
 
 
 class ClientConstructedPerCall(PythonRule):
@@ -112,7 +113,11 @@ class ClientConstructedPerCall(PythonRule):
         functions = list(ctx.enclosing("function"))
         if not functions:
             return  # a loop at module level runs once
-        self.sites.append(_Site(node, call, functions[0].name, ctx.in_handler, ctx.in_loop, functions[-1].name))
+        self.sites.append(
+            _Site(
+                node, call, functions[0].name, ctx.in_handler, ctx.in_loop, functions[-1].name, tuple(ctx.statements)
+            )
+        )
 
     def _note_call_graph(self, node: cst.Call, ctx: PyContext) -> None:
         name = dotted(node.func)
@@ -148,6 +153,7 @@ class ClientConstructedPerCall(PythonRule):
                 severity=severity,
                 confidence=confidence,
                 anchor=f"{site.call.qualname}:{site.function}",
+                hints=site.hints,
                 client=site.call.qualname,
                 library=site.call.spec.library,
                 where=where,
