@@ -101,7 +101,7 @@ def _is_fk(field: dict[str, Any]) -> bool:
 
 
 def foreign_keys(ctx: ProjectContext) -> Iterator[Finding]:
-    registry = Registry.of(ctx.facts, ctx.paths)
+    registry = Registry.for_context(ctx)
     sites = _sites(ctx, registry)
     for model in registry.all():
         if model.fact.get("abstract") or not model.table:
@@ -129,7 +129,7 @@ def _uncovered(model: ModelInfo, fact: Fact) -> list[dict[str, Any]]:
 
 
 def filtered_columns(ctx: ProjectContext) -> Iterator[Finding]:
-    registry = Registry.of(ctx.facts, ctx.paths)
+    registry = Registry.for_context(ctx)
     grouped: dict[tuple[int, str], tuple[ModelInfo, dict[str, Any], list[Location]]] = {}
     per_request: set[tuple[int, str]] = set()
     for fact in ctx.of_kind("query-filter"):

@@ -112,6 +112,20 @@ class Registry:
     def of(cls, facts: Sequence[Fact], paths: Sequence[str]) -> Registry:
         return cls(facts, ModuleIndex(paths))
 
+    @classmethod
+    def for_context(cls, ctx: Any) -> Registry:
+        """The registry of a ProjectContext, built once for all the project rules that ask.
+
+        Keyed by the identity of the fact and path sequences, which a scan's project phase
+        shares between rules; one entry, so nothing outlives the next scan.
+        """
+        cached = _LAST.get("registry")
+        if cached is not None and cached[0] is ctx.facts and cached[1] is ctx.paths:
+            return cached[2]
+        registry = cls.of(ctx.facts, ctx.paths)
+        _LAST["registry"] = (ctx.facts, ctx.paths, registry)
+        return registry
+
     def all(self) -> list[ModelInfo]:
         return [m for infos in self.by_name.values() for m in infos]
 
@@ -183,6 +197,9 @@ class Registry:
         lookup = (info.name, str(column)) if column else None
         reverse_kind = {"fk": "reverse-fk", "o2o": "reverse-o2o", "m2m": "reverse-m2m"}[kind]
         target.relations.setdefault(reverse, Relation(reverse, reverse_kind, info.name, None, kind != "o2o", lookup))
+
+
+_LAST: dict[str, tuple[Sequence[Fact], Sequence[str], Registry]] = {}
 
 
 def span_location(path: str, span: Any, note: str = "") -> Location | None:

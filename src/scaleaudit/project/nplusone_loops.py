@@ -25,7 +25,7 @@ def relation_in_loop(ctx: ProjectContext) -> Iterator[Finding]:
     if not facts:
         return
     meta = ctx.book.rule("SA201")
-    registry = Registry.of(ctx.facts, ctx.paths)
+    registry = Registry.for_context(ctx)
     for fact in facts:
         model = registry.resolve(str(fact.get("model")), str(fact.get("qualname") or ""))
         if model is None or fact.get("scope") in ("test", "migration"):

@@ -33,7 +33,7 @@ def template_n_plus_one(ctx: ProjectContext) -> Iterator[Finding]:
     if not accesses or not contexts:
         return
     meta = ctx.book.rule("SA203")
-    registry = Registry.of(ctx.facts, ctx.paths)
+    registry = Registry.for_context(ctx)
     by_var: dict[str, list[Fact]] = defaultdict(list)
     for fact in contexts:
         by_var[str(fact.get("var"))].append(fact)
