@@ -9,7 +9,8 @@ class, the settings module — so each file reports what it declares:
 * `drf-view`: a class with its resolved bases, whether it sets
   `pagination_class` (`"set"`, `"none"` for an explicit `None`, `""`), whether
   it overrides `list()`/`paginate_queryset()`, and whether it declares a
-  queryset (`queryset`, `model`, `get_queryset`);
+  queryset (`queryset`, `model`, `get_queryset`), and whether it defines
+  `get_queryset()` (SA204 trusts no base class that does);
 * `drf-settings`: a module-level `REST_FRAMEWORK` and whether it names a
   default pagination class (a dict we cannot read counts as paginated).
 
@@ -136,11 +137,12 @@ class DrfViewFacts(PythonRule):
     def visit_ClassDef(self, node: cst.ClassDef, ctx: PyContext) -> None:
         if ctx.is_test or not node.bases:
             return
-        pagination, overrides, declares = "", False, False
+        pagination, overrides, declares, own_queryset = "", False, False, False
         for stmt in _class_body(node):
             if isinstance(stmt, cst.FunctionDef):
                 overrides = overrides or stmt.name.value in _PAGINATES
                 declares = declares or stmt.name.value in _QUERYSET
+                own_queryset = own_queryset or stmt.name.value == "get_queryset"
             for name, value in _assigned(stmt):
                 declares = declares or name in _QUERYSET
                 if name == "pagination_class":
@@ -154,6 +156,7 @@ class DrfViewFacts(PythonRule):
             pagination=pagination,
             overrides_list=overrides,
             declares_queryset=declares,
+            get_queryset=own_queryset,
         )
 
     def visit_Assign(self, node: cst.Assign, ctx: PyContext) -> None:
