@@ -55,10 +55,12 @@ def _sites(ctx: ProjectContext, registry: Registry) -> dict[tuple[int, str], lis
         model = registry.resolve(str(fact.get("model")), str(fact.get("qualname") or ""))
         if model is None:
             continue
+        # Batch code and staff pages look rows up a handful of times: they make no finding medium.
+        note = "queried here" if fact.get("scope") not in ("batch", "staff") else "queried here (batch/staff)"
         for name in fact.get("columns", ()):
             column = model.column(str(name))
             if column:
-                sites[(id(model), column)].append(Location(fact.location.path, fact.location.span, "queried here"))
+                sites[(id(model), column)].append(Location(fact.location.path, fact.location.span, note))
     for fact in ctx.of_kind("orm-loop-access"):
         owner = registry.resolve(str(fact.get("model")), str(fact.get("qualname") or ""))
         rel = owner.relations.get(str(fact.get("attr"))) if owner else None
@@ -111,7 +113,8 @@ def foreign_keys(ctx: ProjectContext) -> Iterator[Finding]:
             if not _is_fk(field) or model.covered(column):
                 continue
             used = sites.get((id(model), column), [])
-            confidence = Confidence.MEDIUM if used else Confidence.LOW
+            per_request = [site for site in used if site.note == "queried here" or site.note.startswith("loading")]
+            confidence = Confidence.MEDIUM if per_request else Confidence.LOW
             yield _finding(ctx, "SA401", model, field, used, confidence, uses=len(used))
 
 

@@ -110,7 +110,9 @@ def _sa_columns(node: cst.BaseExpression) -> Iterator[tuple[str, str]]:
     elif isinstance(node, cst.Call):
         callee = dotted(node.func) or ""
         name = callee.rsplit(".", 1)[-1]
-        if name in ("and_", "or_", "desc", "asc", "lower", "nulls_last", "nulls_first"):
+        if name == "or_":
+            return  # OR of conditions: one index does not serve it
+        if name in ("and_", "desc", "asc", "lower", "nulls_last", "nulls_first"):
             for arg in node.args:
                 yield from _sa_columns(arg.value)
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value in (
@@ -291,6 +293,11 @@ class FilterFacts(PythonRule):
     def _sqlalchemy(self, node: cst.Call, method: str, context: list[str], ctx: PyContext) -> None:
         if method == "order_by" and _filtered_before(node):
             return
+        receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+        while isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
+            receiver = receiver.func.value
+        if isinstance(receiver, cst.Name) and self.tracker.query(receiver, ctx) is None:
+            return  # `q = q.filter(...)` on a query we could not read: its earlier filters are unknown
         by_model: dict[str, list[str]] = {}
         for arg in node.args:
             for model, attr in _sa_columns(arg.value):
