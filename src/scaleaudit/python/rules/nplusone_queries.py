@@ -142,6 +142,17 @@ class QueryInLoop(PythonRule):
             note="flushing a buffer every 500 rows is batching, not N+1",
         ),
         Case(
+            _DJ + "def f(sources):\n    for s in sources:\n        try:\n            s.sync()\n"
+            "        except Exception:\n            Ticket.objects.filter(pk=s.pk).update(failed=True)\n"
+            "            raise\n",
+            note="the handler leaves the loop: at most one query",
+        ),
+        Case(
+            _DJ + "def f(ids):\n    for i in ids:\n        if i < 0:\n"
+            "            return Ticket.objects.filter(pk=i).first()\n",
+            note="the branch returns",
+        ),
+        Case(
             "def f(db, pids):\n    for pid in pids:\n        db.session.execute(f'KILL {pid}')\n",
             note="server commands act on no rows and cannot be batched",
         ),
@@ -166,6 +177,9 @@ class QueryInLoop(PythonRule):
         "def f(cursor, ids):\n    for i in ids:\n        cursor.execute('select * from t where id = %s', (i,))\n",
         "def f(self, ids):\n    for i in ids:\n        self.session.query(User).get(i)\n",
         "def f(session, ids):\n    for i in ids:\n        session.get(models.User, i)\n",
+        _DJ + "def f(ids):\n    if not ids:\n        return\n    for i in ids:\n        Ticket.objects.get(pk=i)\n",
+        _DJ + "def f(ids):\n    for i in ids:\n        if i:\n            Ticket.objects.get(pk=i)\n        else:\n"
+        "            break\n",
         "def f(db, ids):\n    for i in ids:\n        db.session.execute(f'UPDATE t SET n = n + 1 WHERE id = {i}')\n",
         "async def f(prisma, ids):\n    for i in ids:\n        await prisma.user.find_unique(where={'id': i})\n",
         "async def f(conn, ids):\n    return [await conn.fetchrow('select 1', i) for i in ids]\n",
@@ -183,6 +197,9 @@ class QueryInLoop(PythonRule):
     )
 
     def setup(self) -> None:
+        # Blocks that end by leaving the loop (raise/return/break), with the loop they leave:
+        # a query there runs at most once per loop, not once per item.
+        self.exits: list[tuple[cst.CSTNode, cst.CSTNode | None]] = []
         self.in_loop: list[_Call] = []
         self.helper_calls: list[_Call] = []
         self.query_functions: set[str] = set()
@@ -197,13 +214,32 @@ class QueryInLoop(PythonRule):
         scope = scope_label(ctx)
         return None if scope == "migration" else scope
 
+    def _enter_block(self, node: cst.If | cst.Else | cst.ExceptHandler, ctx: PyContext) -> None:
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        last = body[-1] if body else None
+        smalls = last.body if isinstance(last, cst.SimpleStatementLine) else ()
+        if smalls and isinstance(smalls[-1], (cst.Raise, cst.Return, cst.Break)):
+            loop = ctx.loop
+            self.exits.append((node, loop.node if loop else None))
+
+    def _leave_block(self, node: cst.If | cst.Else | cst.ExceptHandler, ctx: PyContext) -> None:
+        if self.exits and self.exits[-1][0] is node:
+            self.exits.pop()
+
+    visit_If = visit_Else = visit_ExceptHandler = _enter_block
+    leave_If = leave_Else = leave_ExceptHandler = _leave_block
+
+    def _runs_once(self, ctx: PyContext) -> bool:
+        loop = ctx.loop
+        return loop is not None and any(exit_loop is loop.node for _, exit_loop in self.exits)
+
     def visit_Call(self, node: cst.Call, ctx: PyContext) -> None:
         name = query_call(node, ctx)
         function = ctx.function
         if name is not None and function is not None and function.name != "<lambda>":
             self.query_functions.add(function.name)
         scope = self._scope(ctx)
-        if scope is None:
+        if scope is None or self._runs_once(ctx):
             return
         callee = dotted(node.func) or ""
         if name is None and callee == "list" and node.args:
