@@ -403,6 +403,16 @@ def is_constant_collection(node: cst.BaseExpression) -> bool:
     return False
 
 
+def class_bases(node: cst.ClassDef, imports: ImportTable) -> list[str]:
+    """Resolved base names; a generic base (`ModelAdmin[Ticket]`, typed stubs) counts as its class."""
+    out: list[str] = []
+    for arg in node.bases:
+        if arg.keyword is None:
+            value = arg.value.value if isinstance(arg.value, cst.Subscript) else arg.value
+            out.append(imports.resolve(value) or "")
+    return out
+
+
 # Decorator fragments of staff-only views: a handful of staff, not the 1,000 users.
 _STAFF = ("admin", "staff", "superuser")
 

@@ -24,6 +24,7 @@ import libcst as cst
 
 from scaleaudit.python.context import PyContext
 from scaleaudit.python.imports import dotted
+from scaleaudit.python.orm import class_bases
 from scaleaudit.python.rule import Case, PythonRule
 
 _MODELS = (
@@ -71,8 +72,7 @@ class AdminListFacts(PythonRule):
         ),
         _case(
             "@admin.register(Ticket)\nclass T(admin.ModelAdmin):\n"
-            "    list_display = ('title', 'owner', 'owner_name')\n"
-            + _OWNER,
+            "    list_display = ('title', 'owner', 'owner_name')\n" + _OWNER,
             note="a relation column makes Django call select_related() itself",
         ),
         _case(
@@ -82,8 +82,7 @@ class AdminListFacts(PythonRule):
         _case(
             "@admin.register(Ticket)\nclass T(admin.ModelAdmin):\n    list_display = ('title', 'owner_name')\n"
             "    def get_queryset(self, request):\n"
-            "        return super().get_queryset(request).select_related('owner')\n"
-            + _OWNER,
+            "        return super().get_queryset(request).select_related('owner')\n" + _OWNER,
         ),
         _case(
             "@admin.register(Ticket)\nclass T(admin.ModelAdmin):\n    list_display = ('title',)\n" + _OWNER,
@@ -95,6 +94,12 @@ class AdminListFacts(PythonRule):
         ),
     )
     INVALID: ClassVar[tuple[Case | str, ...]] = (
+        _case(
+            "@admin.register(Ticket)\nclass T(admin.ModelAdmin[Ticket]):\n    list_display = ('id', 'owner_name')\n"
+            + _OWNER,
+            expect=1,
+            note="a generic (typed) ModelAdmin base",
+        ),
         _case(
             "@admin.register(Ticket)\nclass T(admin.ModelAdmin):\n    list_display = ('title', 'owner_name')\n"
             + _OWNER,
@@ -115,7 +120,7 @@ class AdminListFacts(PythonRule):
         self.next_attr: dict[int, str] = {}
 
     def visit_ClassDef(self, node: cst.ClassDef, ctx: PyContext) -> None:
-        bases = [ctx.imports.resolve(a.value) or "" for a in node.bases]
+        bases = class_bases(node, ctx.imports)
         if ctx.is_test or not any(b.endswith("ModelAdmin") for b in bases):
             return
         admin = _Admin(node)

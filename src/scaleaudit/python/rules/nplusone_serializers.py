@@ -27,7 +27,7 @@ import libcst as cst
 
 from scaleaudit.python.context import PyContext
 from scaleaudit.python.imports import dotted
-from scaleaudit.python.orm import keyword
+from scaleaudit.python.orm import class_bases, keyword
 from scaleaudit.python.rule import Case, PythonRule
 from scaleaudit.python.rules.nplusone_tracker import Tracker
 
@@ -163,7 +163,7 @@ class SerializerFacts(PythonRule):
 
     # --- serializers ------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef, ctx: PyContext) -> None:
-        bases = [ctx.imports.resolve(a.value) or "" for a in node.bases]
+        bases = class_bases(node, ctx.imports)
         if ctx.is_test or not any(b.endswith("Serializer") for b in bases) or ctx.function is not None:
             return
         ser = _Serializer(node)
@@ -256,7 +256,7 @@ class SerializerFacts(PythonRule):
     def leave_ClassDef(self, node: cst.ClassDef, ctx: PyContext) -> None:
         serializer = self.view_serializer.get(id(node))
         query = self.tracker.classes.by_class.get(id(node))
-        bases = [ctx.imports.resolve(a.value) or "" for a in node.bases]
+        bases = class_bases(node, ctx.imports)
         lists = any(b.rsplit(".", 1)[-1].endswith(_LIST_VIEWS) for b in bases)
         # Only list views serialize many objects; a retrieve view's one object costs one query per field.
         if serializer and lists and query is not None and query.rows and not ctx.is_test:

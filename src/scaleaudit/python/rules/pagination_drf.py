@@ -25,6 +25,7 @@ import libcst as cst
 
 from scaleaudit.python.context import PyContext
 from scaleaudit.python.imports import dotted
+from scaleaudit.python.orm import class_bases
 from scaleaudit.python.rule import Case, PythonRule
 
 _PAGINATES = frozenset({"list", "paginate_queryset", "get_paginated_response"})
@@ -147,7 +148,7 @@ class DrfViewFacts(PythonRule):
                 declares = declares or name in _QUERYSET
                 if name == "pagination_class":
                     pagination = "none" if isinstance(value, cst.Name) and value.value == "None" else "set"
-        bases = [ctx.imports.resolve(arg.value) or "" for arg in node.bases if arg.keyword is None]
+        bases = class_bases(node, ctx.imports)
         self.fact(
             "drf-view",
             node.name,
