@@ -37,6 +37,11 @@ REQUIRED_KEYS = (
 )
 
 
+# libyaml's C loader reads the ~70 rule files in a fifth of the pure-Python
+# loader's time; it is safe (CSafeLoader) and every wheel of PyYAML ships it.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class RulebookError(Exception):
     """The shipped or user-supplied rule YAML is malformed."""
 
@@ -135,7 +140,7 @@ def _iter_yaml(directory: Traversable) -> Iterator[tuple[str, Any]]:
     for entry in sorted(directory.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
             try:
-                yield entry.name, yaml.safe_load(entry.read_text(encoding="utf-8"))
+                yield entry.name, yaml.load(entry.read_text(encoding="utf-8"), Loader=_LOADER)
             except yaml.YAMLError as exc:
                 raise RulebookError(f"{entry.name}: invalid YAML: {exc}") from exc
 

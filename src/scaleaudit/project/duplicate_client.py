@@ -22,6 +22,7 @@ from scaleaudit.project import ProjectContext
 # Scopes that make a long-lived client at import time. Per-call constructions
 # are SA102's business; tests, scripts and migrations are their own processes.
 IMPORT_TIME = ("module",)
+MAX_RELATED = 25
 _FAMILY = {"javascript": "typescript"}
 
 
@@ -35,7 +36,20 @@ def _groups(facts: list[Fact]) -> dict[tuple[str, str, str], list[Fact]]:
     return groups
 
 
-def _sharedness(ctx: ProjectContext, site: Fact, imported: dict[tuple[str, str], set[str]]) -> tuple[int, int]:
+def _importer_index(imported: dict[tuple[str, str], set[str]]) -> dict[str, set[str]]:
+    """module id -> the files importing anything from it (built once, not per site)."""
+    by_module: dict[str, set[str]] = defaultdict(set)
+    for (module, _name), files in imported.items():
+        by_module[module] |= files
+    return by_module
+
+
+def _sharedness(
+    ctx: ProjectContext,
+    site: Fact,
+    imported: dict[tuple[str, str], set[str]],
+    by_module: dict[str, set[str]],
+) -> tuple[int, int]:
     """(files importing the site's binding, files importing anything from its module).
 
     The second counts `pool = ConnectionPool(...)` in app/cache.py as shared
@@ -45,40 +59,54 @@ def _sharedness(ctx: ProjectContext, site: Fact, imported: dict[tuple[str, str],
     here = site.location.path
     binding = site.get("binding") or ""
     direct = imported.get((module, binding), set()) - {here} if binding else set()
-    anything = {f for (m, _), files in imported.items() if m == module for f in files} - {here}
-    return len(direct), len(anything)
+    return len(direct), len(by_module.get(module, set()) - {here})
+
+
+def _shared_name(ctx: ProjectContext, shared: Fact, by_binding: bool) -> str:
+    module = ctx.modules.module_id(shared)
+    binding = shared.get("binding")
+    if not by_binding or not binding:
+        return f"`{module}`"
+    if shared.location.path.endswith(".py"):
+        return f"`{module}.{binding}`"
+    return f"`{module}` (`{binding}`)"
+
+
+def _related(site: Fact, sites: list[Fact], shared: Fact | None) -> tuple[Location, ...]:
+    # The shared instance first, then the other sites; capped, because a
+    # 1,000-site monorepo would otherwise list a million cross-references.
+    others = [o for o in sites if o is not site and o is not shared]
+    chosen = ([shared] if shared is not None else []) + others[: MAX_RELATED - (shared is not None)]
+    return tuple(
+        Location(
+            o.location.path,
+            o.location.span,
+            "the shared instance" if o is shared else f"also constructed here ({o.get('qualname')})",
+        )
+        for o in chosen
+    )
 
 
 def duplicate_clients(ctx: ProjectContext) -> Iterator[Finding]:
     meta = ctx.book.rule("SA101")
     imported = ctx.modules.imported_names(ctx.facts)
+    by_module = _importer_index(imported)
     for (_lang, kind, _url), group in sorted(_groups(ctx.of_kind("client-site")).items()):
         modules = sorted({s.location.path for s in group})
         if len(modules) < 2:
             continue
         sites = sorted(group, key=lambda f: (f.location.path, f.location.span))
-        users = {id(s): _sharedness(ctx, s, imported) for s in sites}
+        users = {id(s): _sharedness(ctx, s, imported, by_module) for s in sites}
         best = max(sites, key=lambda s: users[id(s)])
         # Only a module that holds one client of this group can be "the" shared one.
         alone = sum(1 for s in sites if s.location.path == best.location.path) == 1
         shared = best if users[id(best)] > (0, 0) and alone else None
         advice = "build it once in a shared module and import it everywhere"
         if shared is not None:
-            module = ctx.modules.module_id(shared)
-            name = f"{module}.{shared.get('binding')}" if users[id(shared)][0] else module
-            advice = f"import the shared client from `{name}` instead"
+            advice = f"import the shared client from {_shared_name(ctx, shared, users[id(shared)][0] > 0)} instead"
         for site in sites:
             if site is shared:
                 continue
-            others = tuple(
-                Location(
-                    o.location.path,
-                    o.location.span,
-                    "the shared instance" if o is shared else f"also constructed here ({o.get('qualname')})",
-                )
-                for o in sites
-                if o is not site
-            )
             yield Finding(
                 rule=meta.id,
                 name=meta.name,
@@ -95,7 +123,7 @@ def duplicate_clients(ctx: ProjectContext) -> Iterator[Finding]:
                     advice=advice,
                 ),
                 checklist=meta.checklist,
-                related=others,
+                related=_related(site, sites, shared),
                 anchor=f"{kind}:{site.get('anchor')}",
             )
 
