@@ -6,8 +6,9 @@ import re
 from dataclasses import replace
 
 from scaleaudit.engine.job import Job
-from scaleaudit.model import Fact, FileResult, Location, Span
+from scaleaudit.model import Diagnostic, Fact, FileResult, Location, Span
 from scaleaudit.python.analyze import analyze_python
+from scaleaudit.python.guard import too_complex
 from scaleaudit.python.rules import ALL_RULES
 
 # `from pkg.mod import a, b as c` and the parenthesised form, read from bytes:
@@ -33,7 +34,16 @@ def import_fact(rel: str, data: bytes) -> Fact | None:
     return Fact("py-imports", Location(rel, Span(1, 1, 1, 1)), {"imports": entries})
 
 
+def _will_parse(data: bytes) -> bool:
+    return any(not r.TRIGGERS or any(t in data for t in r.TRIGGERS) for r in ALL_RULES)
+
+
 def analyze(rel: str, data: bytes, job: Job) -> FileResult:
+    reason = too_complex(data) if _will_parse(data) else None
+    if reason:
+        # Past this point libcst would segfault or stall; the file is reported, not parsed.
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+        return FileResult(rel, "python", lines, diagnostics=(Diagnostic("parse-error", rel, reason),))
     result = analyze_python(rel, data, ALL_RULES, job.book, job.options)
     fact = import_fact(rel, data)
     return replace(result, facts=(*result.facts, fact)) if fact else result
