@@ -109,6 +109,9 @@ def _parse_error(rel: str, exc: Exception) -> Diagnostic:
         return Diagnostic("parse-error", rel, f"syntax error: {first}", exc.raw_line)
     if isinstance(exc, RecursionError):
         return Diagnostic("parse-error", rel, "too deeply nested to analyse")
+    if isinstance(exc, SyntaxError):
+        # libcst accepts a literal CPython rejects ("\N{NOPE}", a NUL byte); a rule evaluating it raises this.
+        return Diagnostic("parse-error", rel, f"invalid literal: {exc.msg}")
     if isinstance(exc, (UnicodeDecodeError, LookupError)):
         return Diagnostic("parse-error", rel, f"cannot decode: {exc}")
     return Diagnostic("parse-error", rel, f"cannot parse: {type(exc).__name__}: {exc}")
@@ -138,7 +141,7 @@ def analyze_python(
         Walker(ctx, rules).walk(module)
         for rule in rules:
             rule.finish()
-    except RecursionError as exc:
+    except (RecursionError, SyntaxError) as exc:
         return FileResult(rel, "python", lines, diagnostics=(_parse_error(rel, exc),))
     pending = [p for rule in rules for p in rule.pending]
     if not pending:
