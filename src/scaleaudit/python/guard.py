@@ -11,7 +11,9 @@ code is where both happen. Two cheap screens keep such files out:
   more than 200 nested brackets, so no valid program is lost;
 * CPython's own parser (`ast.parse`, ~9 % of a libcst parse), which is
   stack-safe and, under a lowered recursion limit, raises `RecursionError`
-  past ~1,500 levels of expression nesting. Any other verdict of it is
+  past ~1,500 levels of expression nesting; it also rejects integer literals
+  longer than 4,300 digits, which rules evaluating literals would choke on
+  (ValueError). Any other verdict of it is
   ignored: libcst, not the running interpreter, decides what is Python (it
   accepts syntax newer than the interpreter scaleaudit runs on).
 """
@@ -66,6 +68,8 @@ def too_complex(data: bytes) -> str | None:
     except SyntaxError as exc:
         if "too many nested" in str(exc.msg):
             return "too deeply nested to analyse"
+        if "Exceeds the limit" in str(exc.msg):  # an integer literal past sys.get_int_max_str_digits()
+            return f"integer literal too long to analyse: {str(exc.msg).split(':')[0]}"
     except (UnicodeError, LookupError, ValueError):
         pass  # undecodable bytes, an unknown coding: libcst gives its own parse error
     finally:
