@@ -6,7 +6,6 @@ import sys
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
 from scaleaudit.cli import UserError, app
@@ -37,5 +36,7 @@ def rules_command(
     matched = book.lookup(rule)
     if not matched:
         raise UserError(f"unknown rule {rule!r} (run `scaleaudit rules` for the list)")
+    from rich.markdown import Markdown  # 30 ms of import every other command need not pay
+
     for meta in matched:
         console.print(Markdown(rule_markdown(meta, book)))

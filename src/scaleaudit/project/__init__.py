@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from scaleaudit.config import Settings
 from scaleaudit.model import Fact, Finding
@@ -23,12 +24,26 @@ class ProjectContext:
     settings: Settings
     paths: Sequence[str] = ()  # every scanned file, relative to the root
 
-    @property
+    @cached_property
     def modules(self) -> ModuleIndex:
+        # Built once per scan: every project rule asks for module names.
         return ModuleIndex(self.paths)
 
+    @cached_property
+    def _by_kind(self) -> dict[str, list[Fact]]:
+        index: dict[str, list[Fact]] = {}
+        for fact in self.facts:
+            index.setdefault(fact.kind, []).append(fact)
+        return index
+
     def of_kind(self, kind: str) -> list[Fact]:
-        return [f for f in self.facts if f.kind == kind]
+        """Facts of one kind (indexed once: project rules ask hundreds of times)."""
+        return list(self._by_kind.get(kind, ()))
+
+    @cached_property
+    def imported(self) -> dict[tuple[str, str], set[str]]:
+        """(module id, name) -> importing files, computed once per scan."""
+        return self.modules.imported_names(self.facts)
 
 
 ProjectRule = Callable[[ProjectContext], Iterable[Finding]]

@@ -17,10 +17,11 @@ from scaleaudit.project.caching_common import client_targets, uses_by_target
 from scaleaudit.project.scaling_common import finding, is_app_path
 
 
-def _unread_importers(ctx: ProjectContext, client: Fact, imported: dict[tuple[str, str], set[str]]) -> bool:
+def _unread_importers(
+    ctx: ProjectContext, client: Fact, imported: dict[tuple[str, str], set[str]], read: set[str]
+) -> bool:
     """Some file imports the client but was not read by the Redis tracker (no trigger in it):
     what it does with the client is unknown, so the client counts as used."""
-    read = {f.location.path for f in ctx.of_kind("redis-use")}
     binding = str(client.get("binding"))
     importers: set[str] = set()
     for target in client_targets(ctx, client):
@@ -30,9 +31,10 @@ def _unread_importers(ctx: ProjectContext, client: Fact, imported: dict[tuple[st
 
 def unread_clients(ctx: ProjectContext) -> Iterator[Finding]:
     uses = uses_by_target(ctx)
-    imported = ctx.modules.imported_names(ctx.facts)
+    imported = ctx.imported
+    read = {f.location.path for f in ctx.of_kind("redis-use")}
     for client in ctx.of_kind("redis-client"):
-        if not is_app_path(client.location.path) or _unread_importers(ctx, client, imported):
+        if not is_app_path(client.location.path) or _unread_importers(ctx, client, imported, read):
             continue
         seen = set().union(*(uses.get(t, set()) for t in client_targets(ctx, client)))
         if any(kind != "write" for kind, _ in seen):

@@ -89,7 +89,7 @@ def _related(site: Fact, sites: list[Fact], shared: Fact | None) -> tuple[Locati
 
 def duplicate_clients(ctx: ProjectContext) -> Iterator[Finding]:
     meta = ctx.book.rule("SA101")
-    imported = ctx.modules.imported_names(ctx.facts)
+    imported = ctx.imported
     by_module = _importer_index(imported)
     for (_lang, kind, _url), group in sorted(_groups(ctx.of_kind("client-site")).items()):
         modules = sorted({s.location.path for s in group})
