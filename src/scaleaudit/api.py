@@ -59,14 +59,71 @@ def scan(
     progress: Progress | None = None,
     shard: tuple[int, int] | None = None,
     baseline: Path | None = None,
+    want_facts: bool = True,
 ) -> ScanResult:
+    """Scan `paths`. `want_facts=False` (the CLI) lets a warm scan skip reading
+    facts from the cache when the cached project phase still applies."""
     if os.environ.get("SCALEAUDIT_NO_CACHE"):
         use_cache = False
     entries = read_baseline(baseline) if baseline is not None else None
-    result = run_scan(paths, settings, use_cache=use_cache, progress=progress, shard=shard)
+    result = run_scan(paths, settings, use_cache=use_cache, progress=progress, shard=shard, want_facts=want_facts)
     if entries is not None:
         result = apply_baseline(result, entries)
     return result
+
+
+def scan_shard(
+    paths: Sequence[Path],
+    settings: Settings,
+    shard: tuple[int, int],
+    *,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Part `shard` = (index, count) of a scan, as a document `merge` joins.
+
+    Files are split by a stable hash of their path, so a CI matrix of `count`
+    jobs covers every file exactly once; each shard keeps its files' facts,
+    findings and suppressions so the merge can run the project phase."""
+    from scaleaudit.engine.runner import scan_files
+    from scaleaudit.serialize import diagnostic_to, file_result_to
+
+    phase = scan_files(paths, settings, use_cache=use_cache, progress=progress, shard=shard)
+    return {
+        "scaleaudit-shard": 1,
+        "index": shard[0],
+        "count": shard[1],
+        "root": str(settings.root),
+        "digest": phase.job.digest,
+        "files": [file_result_to(r) for r in phase.results],
+        "skipped": [diagnostic_to(d) for d in phase.skipped],
+    }
+
+
+def merge(documents: Sequence[dict[str, Any]], settings: Settings, *, baseline: Path | None = None) -> ScanResult:
+    """Join shard documents into the result one whole scan would have given."""
+    from scaleaudit.engine.job import Job
+    from scaleaudit.engine.runner import Selection, finalise
+    from scaleaudit.serialize import diagnostic_from, file_result_from
+
+    job = Job.from_settings(settings)
+    counts = {d.get("count") for d in documents}
+    indexes = sorted(int(d.get("index", -1)) for d in documents)
+    if len(counts) != 1 or indexes != list(range(next(iter(counts)) or 0)):
+        raise ConfigError(f"shards do not form a whole: got indexes {indexes} of {sorted(map(str, counts))}")
+    if any(d.get("digest") != job.digest for d in documents):
+        raise ConfigError("shards were scanned with another scaleaudit version or configuration")
+    try:
+        results = sorted((file_result_from(f) for d in documents for f in d["files"]), key=lambda r: r.path)
+        # Every shard walked the whole tree before taking its part: one copy of each note.
+        skipped = list(
+            {(x["path"], x["message"]): diagnostic_from(x) for d in documents for x in d.get("skipped", ())}.values()
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"not a scaleaudit shard document ({type(exc).__name__}: {exc})") from exc
+    selection = Selection.resolve(job.book, settings.select, settings.ignore)
+    result = finalise(settings.root, results, skipped, job, settings, selection)
+    return apply_baseline(result, read_baseline(baseline)) if baseline is not None else result
 
 
 def check(
@@ -145,5 +202,6 @@ def report(
 
     if os.environ.get("SCALEAUDIT_NO_CACHE"):
         use_cache = False
-    return make_report(path, settings, load, database_url=database_url, redis_url=redis_url, previous=previous,
-                       use_cache=use_cache)
+    return make_report(
+        path, settings, load, database_url=database_url, redis_url=redis_url, previous=previous, use_cache=use_cache
+    )

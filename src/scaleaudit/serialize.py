@@ -126,13 +126,14 @@ def file_result_to(r: FileResult) -> dict[str, Any]:
     }
 
 
-def file_result_from(d: Mapping[str, Any]) -> FileResult:
+def file_result_from(d: Mapping[str, Any], *, facts: bool = True) -> FileResult:
+    """`facts=False` skips the bulk of a cached entry when the project phase is cached too."""
     return FileResult(
         path=str(d["path"]),
         language=str(d["language"]),
         lines=int(d["lines"]),
         findings=tuple(finding_from(f) for f in d.get("findings", ())),
-        facts=tuple(fact_from(f) for f in d.get("facts", ())),
+        facts=tuple(fact_from(f) for f in d.get("facts", ())) if facts else (),
         diagnostics=tuple(diagnostic_from(x) for x in d.get("diagnostics", ())),
         suppressions={int(k): frozenset(v) for k, v in d.get("suppressions", {}).items()},
     )

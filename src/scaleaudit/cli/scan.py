@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -17,6 +18,7 @@ from scaleaudit.cli._common import (
     progress_bar,
     split_list,
 )
+from scaleaudit.config import Settings
 from scaleaudit.model import ScanResult
 from scaleaudit.render import FORMATS
 
@@ -42,6 +44,17 @@ def emit(result: ScanResult, fmt: str, output: Path | None, no_color: bool, verb
             from scaleaudit.render import github
 
             out.write(github.render(result))
+
+
+def write_shard(
+    targets: list[Path], settings: Settings, part: tuple[int, int], output: Path | None, *, use_cache: bool, quiet: bool
+) -> None:
+    """A shard's document for `scaleaudit merge` (JSON whatever --format says)."""
+    with progress_bar(not quiet, f"scanning shard {part[0]}/{part[1]}") as progress:
+        document = api.scan_shard(targets, settings, part, use_cache=use_cache, progress=progress)
+    with output_stream(output) as out:
+        json.dump(document, out, separators=(",", ":"))
+        out.write("\n")
 
 
 def check_format(fmt: str) -> str:
@@ -116,14 +129,18 @@ def scan(
 
         code = fix_and_report(targets, settings, write=True, unsafe=unsafe_fixes, use_cache=not no_cache)
         raise typer.Exit(0 if exit_zero and code == 1 else code)
+    part = parse_shard(shard)
+    if part is not None:
+        write_shard(targets, settings, part, output, use_cache=not no_cache, quiet=quiet)
+        raise typer.Exit(0)
     with progress_bar(not quiet, "scanning") as progress:
         result = api.scan(
             targets,
             settings,
             use_cache=not no_cache,
             progress=progress,
-            shard=parse_shard(shard),
             baseline=None if write_baseline else baseline,
+            want_facts=False,
         )
     if write_baseline:
         assert baseline is not None

@@ -44,6 +44,9 @@ class Cache:
         self.path = path
         self.digest = digest
         self.entries: dict[str, _Entry] = {}
+        # The project phase's findings for one exact set of file contents: a
+        # warm scan with nothing changed needs neither the facts nor the join.
+        self.project: dict[str, Any] = {}
         self.dirty = False
 
     @classmethod
@@ -61,10 +64,24 @@ class Cache:
             if raw.get("format") != FORMAT or raw.get("digest") != self.digest:
                 return
             self.entries = {rel: _Entry(**e) for rel, e in raw["files"].items()}
+            project = raw.get("project") or {}
+            self.project = project if isinstance(project, dict) else {}
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            self.entries = {}  # missing or corrupt: start afresh
+            self.entries, self.project = {}, {}  # missing or corrupt: start afresh
 
-    def lookup(self, source: SourceFile) -> FileResult | None:
+    def sha(self, rel: str) -> str:
+        entry = self.entries.get(rel)
+        return entry.sha if entry else ""
+
+    def project_findings(self, key: str) -> list[dict[str, Any]] | None:
+        findings = self.project.get("findings")
+        return findings if self.project.get("key") == key and isinstance(findings, list) else None
+
+    def store_project(self, key: str, findings: list[dict[str, Any]]) -> None:
+        self.project = {"key": key, "findings": findings}
+        self.dirty = True
+
+    def lookup(self, source: SourceFile, *, facts: bool = True) -> FileResult | None:
         entry = self.entries.get(source.rel)
         if entry is None:
             return None
@@ -78,7 +95,7 @@ class Cache:
             entry.size, entry.mtime_ns = source.size, source.mtime_ns  # touched, not changed
             self.dirty = True
         try:
-            return file_result_from(entry.result)
+            return file_result_from(entry.result, facts=facts)
         except (KeyError, ValueError, TypeError):
             return None
 
@@ -99,6 +116,7 @@ class Cache:
             "format": FORMAT,
             "digest": self.digest,
             "files": {rel: e.__dict__ for rel, e in self.entries.items()},
+            "project": self.project,
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

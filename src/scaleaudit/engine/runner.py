@@ -24,6 +24,7 @@ from scaleaudit.engine.job import Job
 from scaleaudit.model import Diagnostic, Fact, FileResult, Finding, ScanResult, ScanSummary, Severity
 from scaleaudit.project import ProjectContext, project_rules
 from scaleaudit.rulebook import Rulebook
+from scaleaudit.serialize import finding_from, finding_to
 from scaleaudit.suppress import apply_suppressions
 
 Progress = Callable[[int, int], None]
@@ -119,14 +120,21 @@ def _override_severity(finding: Finding, settings: Settings, book: Rulebook) -> 
 
 
 def run_project_phase(
-    facts: Sequence[Fact], job: Job, settings: Settings, enabled: frozenset[str], paths: Sequence[str] = ()
+    facts: Sequence[Fact], job: Job, settings: Settings, paths: Sequence[str] = ()
 ) -> list[Finding]:
+    """Every project rule; selection is applied later, like for per-file findings,
+    so the result can be cached whatever the user selects."""
     ctx = ProjectContext(facts=facts, book=job.book, settings=settings, paths=paths)
     findings: list[Finding] = []
-    for rule_id, rule in project_rules().items():
-        if rule_id in enabled:
-            findings.extend(rule(ctx))
+    for rule in project_rules().values():
+        findings.extend(rule(ctx))
     return findings
+
+
+def project_key(job: Job, shas: Sequence[tuple[str, str]]) -> str:
+    """Identifies one exact set of file contents under one configuration."""
+    material = job.digest + "\0" + "\0".join(f"{rel}:{sha}" for rel, sha in sorted(shas))
+    return content_hash(material.encode())
 
 
 def finalise(
@@ -136,11 +144,17 @@ def finalise(
     job: Job,
     settings: Settings,
     selection: Selection,
+    project: Sequence[Finding] | None = None,
 ) -> ScanResult:
-    """Everything after the per-file phase; also used to merge shard reports."""
+    """Everything after the per-file phase; also used to merge shard reports.
+
+    `project` is the project phase's output when it is already known (cached);
+    otherwise it is computed from the results' facts."""
     facts = [fact for r in results for fact in r.facts]
     findings = [f for r in results for f in r.findings]
-    findings.extend(run_project_phase(facts, job, settings, selection.enabled, [r.path for r in results]))
+    if project is None:
+        project = run_project_phase(facts, job, settings, [r.path for r in results])
+    findings.extend(project)
     findings = [
         _override_severity(f, settings, job.book)
         for f in findings
@@ -171,6 +185,16 @@ def finalise(
     return ScanResult(str(root), tuple(kept), tuple(diagnostics), summary, tuple(facts))
 
 
+@dataclass(frozen=True)
+class FilePhase:
+    """The per-file phase's output, and the project phase if the cache had it."""
+
+    results: list[FileResult]
+    skipped: list[Diagnostic]
+    job: Job
+    project: list[Finding] | None = None
+
+
 def scan_files(
     paths: Sequence[Path],
     settings: Settings,
@@ -179,8 +203,9 @@ def scan_files(
     progress: Progress | None = None,
     shard: tuple[int, int] | None = None,
     job: Job | None = None,
-) -> tuple[list[FileResult], list[Diagnostic], Job]:
-    """The per-file phase: discovery, cache, analysis."""
+    want_facts: bool = True,
+) -> FilePhase:
+    """Discovery, cache, analysis — and the cached project phase when nothing changed."""
     job = job or Job.from_settings(settings)
     found = discover(
         paths,
@@ -193,22 +218,42 @@ def scan_files(
     files = shard_files(found.files, shard)
     cache_dir = settings.root / settings.cache_dir if use_cache else None
     cache = Cache.open(cache_dir, job.digest)
+    # Facts are most of a cached entry; read them only if the join must be redone.
+    lazy = not want_facts and shard is None
     results: dict[str, FileResult] = {}
     todo: list[SourceFile] = []
     for source in files:
-        hit = cache.lookup(source)
+        hit = cache.lookup(source, facts=not lazy)
         if hit is None:
             todo.append(source)
         else:
             results[source.rel] = hit
+    shas = {rel: cache.sha(rel) for rel in results}
     for source, result, sha in analyse_files(todo, job, settings.jobs, progress):
         results[source.rel] = result
+        shas[source.rel] = sha
         if sha and not any(d.kind in ("skipped", "internal-error") for d in result.diagnostics):
             cache.store(source, result, sha)
+    ordered = [results[f.rel] for f in files]
+    project = None
     if shard is None:
         cache.prune(results)
+        key = project_key(job, list(shas.items()))
+        cached = cache.project_findings(key) if use_cache and all(shas.values()) else None
+        if cached is not None:
+            project = [finding_from(f) for f in cached]
+        else:
+            if lazy:  # the join needs every file's facts after all
+                analysed = {s.rel for s in todo}
+                ordered = [
+                    results[f.rel] if f.rel in analysed else (cache.lookup(f) or results[f.rel]) for f in files
+                ]
+            project = run_project_phase(
+                [fact for r in ordered for fact in r.facts], job, settings, [r.path for r in ordered]
+            )
+            cache.store_project(key, [finding_to(f) for f in project])
     cache.save()
-    return [results[f.rel] for f in files], list(found.skipped), job
+    return FilePhase(ordered, list(found.skipped), job, project)
 
 
 def run_scan(
@@ -218,11 +263,17 @@ def run_scan(
     use_cache: bool = True,
     progress: Progress | None = None,
     shard: tuple[int, int] | None = None,
+    want_facts: bool = True,
 ) -> ScanResult:
     job = Job.from_settings(settings)
     selection = Selection.resolve(job.book, settings.select, settings.ignore)
-    results, skipped, job = scan_files(paths, settings, use_cache=use_cache, progress=progress, shard=shard, job=job)
-    return finalise(settings.root, results, skipped, job, settings, selection)
+    phase = scan_files(
+        paths, settings, use_cache=use_cache, progress=progress, shard=shard, job=job, want_facts=want_facts
+    )
+    if shard is not None:
+        # A shard cannot join facts it does not have: `merge` runs the project phase.
+        return finalise(settings.root, phase.results, phase.skipped, phase.job, settings, selection, project=[])
+    return finalise(settings.root, phase.results, phase.skipped, phase.job, settings, selection, phase.project)
 
 
 def exit_code(result: ScanResult, fail_on: Severity) -> int:
