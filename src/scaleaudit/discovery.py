@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +90,9 @@ class _Ignores:
             return
         gitignore = directory / ".gitignore"
         try:
+            # A FIFO (or device) named .gitignore would block the read forever.
+            if not stat.S_ISREG(gitignore.stat().st_mode):
+                return
             lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return
@@ -99,13 +102,23 @@ class _Ignores:
         probe = rel + "/" if is_dir else rel
         if self.exclude.match_file(probe):
             return True
-        for base, spec in self.specs.items():
+        for base, spec in self._candidates(rel):
             if base == "":
                 if spec.match_file(probe):
                     return True
             elif probe.startswith(base + "/") and spec.match_file(probe[len(base) + 1 :]):
                 return True
         return False
+
+    def _candidates(self, rel: str) -> Iterable[tuple[str, pathspec.GitIgnoreSpec]]:
+        """The loaded .gitignore files that may apply to `rel`: every one when they are
+        fewer than its ancestors, else its ancestors' (thousands of .gitignore files, or
+        a path thousands of directories deep, must not make each lookup quadratic)."""
+        depth = rel.count("/") + 1
+        if len(self.specs) <= depth:
+            return self.specs.items()
+        bases = [""] + [rel[:i] for i, ch in enumerate(rel) if ch == "/"]
+        return [(base, self.specs[base]) for base in bases if base in self.specs]
 
 
 def _default_excludes(excludes: Sequence[str]) -> list[str]:
@@ -144,6 +157,7 @@ class _Walker:
         self.files: list[SourceFile] = []
         self.skipped: list[Diagnostic] = []
         self.seen_dirs: set[tuple[int, int]] = set()
+        self.pending: list[tuple[Path, str]] = []  # directories still to walk
 
     def rel(self, path: Path) -> str:
         try:
@@ -168,6 +182,13 @@ class _Walker:
             self.skip(printable(str(path)), "no such file or directory")
 
     def walk(self, directory: Path, rel_dir: str) -> None:
+        # An explicit stack, not recursion: a tree thousands of directories deep
+        # (PATH_MAX allows ~2,000 levels) must not raise RecursionError.
+        self.pending.append((directory, rel_dir))
+        while self.pending:
+            self.walk_one(*self.pending.pop())
+
+    def walk_one(self, directory: Path, rel_dir: str) -> None:
         try:
             st = directory.stat()
         except OSError as exc:
@@ -185,28 +206,34 @@ class _Walker:
         except OSError as exc:
             self.skip(rel_dir or ".", f"cannot read directory: {exc.strerror}")
             return
+        subdirs: list[tuple[Path, str]] = []
         for entry in entries:
-            self.visit_entry(entry, rel_dir)
+            subdir = self.visit_entry(entry, rel_dir)
+            if subdir is not None:
+                subdirs.append(subdir)
+        self.pending.extend(reversed(subdirs))  # popped in name order, as the recursion visited them
 
-    def visit_entry(self, entry: os.DirEntry[str], rel_dir: str) -> None:
+    def visit_entry(self, entry: os.DirEntry[str], rel_dir: str) -> tuple[Path, str] | None:
+        """Record a file; return a directory still to walk."""
         rel = printable(f"{rel_dir}/{entry.name}" if rel_dir else entry.name)
         try:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
         if self.ignores.ignored(rel, is_dir):
-            return
+            return None
         if entry.is_symlink():
             target = Path(entry.path).resolve()
             if not target.exists():
-                return  # dangling links are common in checkouts; nothing to scan
+                return None  # dangling links are common in checkouts; nothing to scan
             if target != self.root and self.root not in target.parents:
                 self.skip(rel, "symlink points outside the scanned tree")
-                return
+                return None
         if is_dir:
-            self.walk(Path(entry.path), rel)
-        elif classify(entry.name) is not None:
+            return Path(entry.path), rel
+        if classify(entry.name) is not None:
             self.add_file(Path(entry.path), rel)
+        return None
 
     def add_file(self, path: Path, rel: str, explicit: bool = False) -> None:
         language = classify(path.name)
