@@ -193,6 +193,14 @@ def _environment(service: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 yield key, value
 
 
+def _command_text(command: Any) -> str:
+    # Scalars only: str() of a nested list or mapping built from YAML aliases
+    # (a "billion laughs" file) expands exponentially and never returns.
+    if isinstance(command, list):
+        return " ".join(str(part) for part in command if isinstance(part, (str, int, float)))
+    return command if isinstance(command, str) else ""
+
+
 def analyze_compose(rel: str, text: str) -> list[Fact]:
     doc = yaml.safe_load(text)
     services = doc.get("services") if isinstance(doc, dict) else None
@@ -209,7 +217,7 @@ def analyze_compose(rel: str, text: str) -> list[Fact]:
         deploy = service.get("deploy") if isinstance(service.get("deploy"), dict) else {}
         replicas = deploy.get("replicas") if isinstance(deploy, dict) else None
         command = service.get("command")
-        command_text = " ".join(map(str, command)) if isinstance(command, list) else str(command or "")
+        command_text = _command_text(command)
         model = process_model(command_text, "compose") if command_text else None
         if model is None and isinstance(replicas, int):
             model = {"source": "compose", "workers": None, "instances": None, "mode": None, "command": ""}
@@ -249,6 +257,10 @@ def analyze(rel: str, data: bytes, job: Job) -> FileResult:
             facts = analyze_compose(rel, text)
         else:
             facts = analyze_procfile(rel, text)
+    except RecursionError:  # PyYAML recurses per level of a flow collection: `[[[[…` past ~1,000 levels
+        return FileResult(
+            rel, language, _lines(data), diagnostics=(Diagnostic("parse-error", rel, "YAML nested too deeply"),)
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
