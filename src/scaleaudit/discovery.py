@@ -76,12 +76,22 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _plain_dir(pattern: str) -> bool:
+    """`name/`: a directory of that name at any depth, with no glob, anchor or negation."""
+    name = pattern[:-1]
+    return pattern.endswith("/") and bool(name) and not any(c in name for c in "/*?[]!\\") and name[0] != "#"
+
+
 class _Ignores:
     """Stack of .gitignore matchers, each anchored at its directory."""
 
     def __init__(self, root: Path, excludes: Sequence[str], respect_gitignore: bool) -> None:
         self.root = root
-        self.exclude = pathspec.GitIgnoreSpec.from_lines(excludes)
+        # Bare directory names ("venv/", "node_modules/") are most of the
+        # excludes and match by name alone: a set lookup instead of ~30
+        # regexes per path (a sixth of a warm scan's time on 6,000 files).
+        self.dir_names = frozenset(p[:-1] for p in excludes if _plain_dir(p))
+        self.exclude = pathspec.GitIgnoreSpec.from_lines([p for p in excludes if not _plain_dir(p)])
         self.respect_gitignore = respect_gitignore
         self.specs: dict[str, pathspec.GitIgnoreSpec] = {}
 
@@ -99,6 +109,8 @@ class _Ignores:
         self.specs[rel_dir] = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
+        if is_dir and rel.rpartition("/")[2] in self.dir_names:
+            return True
         probe = rel + "/" if is_dir else rel
         if self.exclude.match_file(probe):
             return True

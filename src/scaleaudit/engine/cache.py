@@ -96,8 +96,8 @@ class Cache:
             self.dirty = True
         try:
             return file_result_from(entry.result, facts=facts)
-        except (KeyError, ValueError, TypeError):
-            return None
+        except (KeyError, ValueError, TypeError, AttributeError):
+            return None  # a damaged entry: analyse the file again
 
     def store(self, source: SourceFile, result: FileResult, sha: str) -> None:
         self.entries[source.rel] = _Entry(source.size, source.mtime_ns, sha, file_result_to(result))

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 from scaleaudit.config import ConfigError, Settings
 from scaleaudit.discovery import SourceFile, discover
@@ -240,9 +241,8 @@ def scan_files(
         cache.prune(results)
         key = project_key(job, list(shas.items()))
         cached = cache.project_findings(key) if use_cache and all(shas.values()) else None
-        if cached is not None:
-            project = [finding_from(f) for f in cached]
-        else:
+        project = _decode_findings(cached)
+        if project is None:
             if lazy:  # the join needs every file's facts after all
                 analysed = {s.rel for s in todo}
                 ordered = [
@@ -254,6 +254,16 @@ def scan_files(
             cache.store_project(key, [finding_to(f) for f in project])
     cache.save()
     return FilePhase(ordered, list(found.skipped), job, project)
+
+
+def _decode_findings(raw: list[dict[str, Any]] | None) -> list[Finding] | None:
+    """Cached project findings, or None when absent or damaged (then the join is redone)."""
+    if raw is None:
+        return None
+    try:
+        return [finding_from(f) for f in raw]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def run_scan(
