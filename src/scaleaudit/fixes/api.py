@@ -198,6 +198,12 @@ def _write(ctx: FixContext, changes: Sequence[FileChange]) -> list[FileFailure]:
     for change in changes:
         source = ctx.source(change.path)
         path = source.path
+        if path.is_symlink():
+            # os.replace would turn the link into a regular file, and its target may be
+            # rewritten under its own path in this same run (a half-applied fix).
+            reason = "is a symbolic link; nothing was written (fix the file it points to)"
+            stale.append(FileFailure(change.path, reason))
+            continue
         now = digest(path.read_bytes()) if path.exists() else ""
         if now != source.sha:
             stale.append(FileFailure(change.path, "changed since it was scanned; nothing was written"))

@@ -261,6 +261,8 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
 def commit(source: SourceText, new_text: str) -> None:
     """Write `new_text` over `source.path` unless the file changed since it was read."""
     path = source.path
+    if path.is_symlink():
+        raise StaleFileError(f"{source.rel}: is a symbolic link; not overwritten")
     if source.exists:
         try:
             current = path.read_bytes()
