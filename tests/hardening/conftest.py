@@ -47,10 +47,11 @@ def run_property(name: str, profile: str, strategy: st.SearchStrategy[Any], chec
                  **overrides: Any) -> None:
     """Run `check` for every example `strategy` draws under `profile`, counting them as `name`."""
 
-    @functools.wraps(check)
     def counted(example: Any) -> None:
         EXAMPLES[f"{name} [{profile}]"] += 1
         check(example)
+
+    counted.__name__ = counted.__qualname__ = getattr(check, "__name__", "check")
 
     test = given(strategy)(counted)
     settings(settings.get_profile(profile), **overrides)(test)()
