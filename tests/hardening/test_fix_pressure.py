@@ -9,6 +9,7 @@ was. A process killed mid-write leaves the original or the complete new file.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import signal
@@ -132,16 +133,37 @@ def test_a_read_only_file_is_fixed_and_keeps_its_mode(tmp_path: Path) -> None:
     assert b"from app.db import engine" in (root / "app/users.py").read_bytes()
 
 
-def test_a_read_only_directory_fails_with_a_reason_not_a_traceback(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root writes into read-only directories; the non-root path is what this checks")
-    root = write(tmp_path, {"app/users.py": USERS, "app/orders.py": ORDERS})
-    (root / "app").chmod(0o555)
-    try:
-        result = fix(root)
-    finally:
-        (root / "app").chmod(0o755)
-    assert result.failures
+_FIX_AS_NOBODY = """
+import json, os, sys
+from pathlib import Path
+from scaleaudit import api
+from scaleaudit.fixes.api import run_fix
+import scaleaudit.python.frontend  # every lazy import done while still root (the interpreter lives in /root)
+root = Path(sys.argv[1])
+settings = api.settings_for([root], isolated=True)
+run_fix([root], settings, write=False, use_cache=False)
+if os.geteuid() == 0:
+    os.setgid(65534)
+    os.setuid(65534)
+result = run_fix([root], settings, write=True, use_cache=False)
+print(json.dumps([[f.path, f.reason] for f in result.failures]))
+"""
+
+
+def test_a_tree_the_user_cannot_write_fails_with_reasons_and_changes_nothing(tmp_path: Path) -> None:
+    """Read-only files in a read-only directory (root ignores modes, so the fix drops to `nobody`)."""
+    root = write(tmp_path / "tree", {"app/users.py": USERS, "app/orders.py": ORDERS})
+    for path in [*root.rglob("*"), root]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    for parent in [tmp_path, *tmp_path.parents]:
+        parent.chmod(parent.stat().st_mode | 0o005)
+    before = snapshot(root)
+    done = subprocess.run([sys.executable, "-c", _FIX_AS_NOBODY, str(root)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    failures = dict(json.loads(done.stdout))
+    assert failures and all("Permission denied" in reason for reason in failures.values()), failures
+    assert snapshot(root) == before and not (root / "app/db.py").exists()
 
 
 TWO_CLIENTS = (

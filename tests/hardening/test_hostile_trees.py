@@ -110,10 +110,16 @@ def test_hostile_tree_scan_completes_and_says_what_it_skipped(hostile: tuple[Pat
 @pytest.mark.timeout(60)
 def test_a_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
     """Found by these tests: discovery recursed per directory, so ~1,000 levels raised RecursionError."""
-    bottom = _make_dirs(tmp_path, 1_500)
+    bottom = _make_dirs(tmp_path / "deep", 1_500)
     (bottom / "x.py").write_text(CLIENT_IN_HANDLER)
-    found = discover([tmp_path], tmp_path, exclude=[])
-    assert [f.rel.count("/") for f in found.files] == [1_500]
+    try:
+        found = discover([tmp_path], tmp_path, exclude=[])
+        assert [f.rel.count("/") for f in found.files] == [1_501]
+    finally:  # bottom-up: shutil.rmtree (and pytest's own tmp cleanup) recurse per level too
+        (bottom / "x.py").unlink()
+        while bottom != tmp_path:
+            bottom.rmdir()
+            bottom = bottom.parent
 
 
 @pytest.mark.timeout(120)
