@@ -21,17 +21,23 @@ from libcst.metadata import CodeRange
 
 from scaleaudit.model import Diagnostic, Fact, FileResult, Finding, Location, Span
 from scaleaudit.python.context import PyContext
-from scaleaudit.python.imports import ImportTable, module_name_for
+from scaleaudit.python.imports import ImportTable, dotted, module_name_for
 from scaleaudit.python.positions import LazyPositions
 from scaleaudit.python.rule import Pending, PythonRule
 from scaleaudit.python.walker import Walker
 from scaleaudit.rulebook import Rulebook
 from scaleaudit.suppress import parse_suppressions
 
+_EXITS = frozenset({"exit", "quit", "sys.exit", "os._exit"})
 
-def _prime_imports(module: cst.Module, table: ImportTable) -> None:
+
+def _prime_imports(module: cst.Module, table: ImportTable) -> bool:
     """Module-level imports (also inside if/try blocks) before the walk starts,
-    so a rule visiting a call sees names imported further down the module."""
+    so a rule visiting a call sees names imported further down the module.
+
+    Returns whether the module exits at import time (`sys.exit()` at top
+    level): then it is a script run by hand, not application code."""
+    exits = False
     stack: list[cst.CSTNode] = list(module.body)
     while stack:
         stmt = stack.pop()
@@ -41,6 +47,8 @@ def _prime_imports(module: cst.Module, table: ImportTable) -> None:
                     table.add_import(small)
                 elif isinstance(small, cst.ImportFrom):
                     table.add_import_from(small)
+                elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                    exits = exits or dotted(small.value.func) in _EXITS
         elif isinstance(stmt, (cst.If, cst.Try, cst.Else, cst.ExceptHandler, cst.Finally)):
             body = stmt.body
             stack.extend(body.body if isinstance(body, cst.IndentedBlock) else ())
@@ -50,6 +58,7 @@ def _prime_imports(module: cst.Module, table: ImportTable) -> None:
                     stack.extend(child)
                 elif child is not None:
                     stack.append(child)
+    return exits
 
 
 def _span(rng: CodeRange) -> Span:
@@ -134,8 +143,8 @@ def analyze_python(
     except Exception as exc:  # libcst raises several types; each becomes a diagnostic
         return FileResult(rel, "python", lines, diagnostics=(_parse_error(rel, exc),))
     table = ImportTable(module_name_for(rel), is_package=rel.endswith("__init__.py"))
-    _prime_imports(module, table)
-    ctx = PyContext(rel=rel, module=table.module, imports=table)
+    script = _prime_imports(module, table)
+    ctx = PyContext(rel=rel, module=table.module, imports=table, script=script)
     rules = [rule_type(ctx, book, options) for rule_type in active]
     try:
         Walker(ctx, rules).walk(module)

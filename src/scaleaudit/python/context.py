@@ -96,6 +96,7 @@ class PyContext:
     # Statements enclosing the node being visited (outermost first): a cheap
     # way to place a reported node whose own text repeats in the file.
     statements: list[cst.CSTNode] = field(default_factory=list)
+    script: bool = False  # calls sys.exit()/exit() at import time: run by hand
 
     # --- file-level traits -------------------------------------------------
     @property
@@ -132,6 +133,7 @@ class PyContext:
             or any(p in ("scripts", "bin", "tasks", "jobs", "workers") for p in parts[:-1])
             or self.is_migration
             or self.is_alembic_env
+            or self.script
         )
 
     # --- where we are -------------------------------------------------------

@@ -30,7 +30,7 @@ CLIENT_TRIGGERS = (
 
 def scope_of(rule: PythonRule) -> str:
     ctx = rule.ctx
-    if ctx.in_main_guard:
+    if ctx.in_main_guard or ctx.script:
         return "script"
     if ctx.is_test or ctx.is_alembic_env:
         return "test" if ctx.is_test else "migration"

@@ -68,6 +68,9 @@ class EngineWithoutPoolSize(PythonRule):
         "from sqlalchemy import create_engine\nengine = create_engine(URL, **settings.ENGINE_OPTIONS)\n",
         Case("from sqlalchemy import create_engine\nengine = create_engine(URL)\n", path="tests/conftest.py"),
         "from psycopg_pool import ConnectionPool\npool = ConnectionPool(DSN, max_size=20)\n",
+        # CTFd's ping.py: waits for the database at deploy time, then exits
+        "from sqlalchemy import create_engine\nif URL.startswith('sqlite'):\n    exit(0)\n"
+        "engine = create_engine(URL)\nengine.raw_connection()\n",
         "import asyncpg\nasync def init():\n    return await asyncpg.create_pool(DSN, min_size=2, max_size=10)\n",
     )
     INVALID: ClassVar[tuple[Case | str, ...]] = (
