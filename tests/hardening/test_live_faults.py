@@ -188,7 +188,7 @@ def test_statement_timeout_on_a_slow_catalog_skips_checks_and_the_run_completes(
 @pytest.mark.parametrize(("case", "url_of"), [
     ("database does not exist", lambda pg: pg.url("no_such_db", user="app", password=True)),
     ("wrong port", lambda pg: f"postgresql://app:{QUOTED_PASSWORD}@127.0.0.1:{free_port()}/sick"),
-    ("not a postgres server", lambda pg: f"postgresql://app:{QUOTED_PASSWORD}@127.0.0.1:{pg.port + 0}/sick"
+    ("tls required, server has none", lambda pg: f"postgresql://app:{QUOTED_PASSWORD}@127.0.0.1:{pg.port}/sick"
                                          "?sslmode=require"),
     ("odd user and db", lambda pg: f"postgresql://{quote('ü s/e@r:', safe='')}:{quote(ODD_PASSWORD, safe='')}"
                                    f"@127.0.0.1:{pg.port}/{quote('d b#?/é', safe='')}"),
