@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,10 @@ settings.register_profile("fuzz", max_examples=int(os.environ.get("SCALEAUDIT_FU
                           deadline=None, suppress_health_check=_SUPPRESS, database=None)
 
 EXAMPLES: Counter[str] = Counter()
+
+# The engine raises the recursion limit when a scan runs in-process (runner._init_worker); do it
+# up front so hypothesis does not see the limit change inside a test (it warns, and warnings fail).
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
 
 # One test item per profile; the fuzz one is deselected unless `-m fuzz`.
 PROFILES = pytest.mark.parametrize(
