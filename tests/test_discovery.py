@@ -106,7 +106,7 @@ def test_non_utf8_file_name(tmp_path: Path) -> None:
     with open(name, "wb") as handle:
         handle.write(b"import redis\nr = redis.Redis()\n")
     found = discover([tmp_path], tmp_path, exclude=DEFAULT_EXCLUDE)
-    assert [f.rel for f in found.files] == ["caf\ufffd.py"]
+    assert [f.rel for f in found.files] == ["caf\\xe9.py"]
     assert found.files[0].path.exists()
 
 

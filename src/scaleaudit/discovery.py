@@ -72,8 +72,11 @@ class Discovery:
 
 
 def printable(text: str) -> str:
-    """File names may hold bytes that are not UTF-8 (surrogate-escaped): show them safely."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """File names may hold bytes that are not UTF-8 (surrogate-escaped): show them safely.
+
+    Backslash escapes, not U+FFFD: `caf\\xe9.py` and `caf\\xff.py` must stay two files
+    (the path is the key of every result and cache entry)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _plain_dir(pattern: str) -> bool:

@@ -107,6 +107,14 @@ def test_hostile_tree_scan_completes_and_says_what_it_skipped(hostile: tuple[Pat
     assert elapsed < 90, elapsed
 
 
+def test_non_utf8_names_that_differ_only_in_undecodable_bytes_stay_apart(tmp_path: Path) -> None:
+    """Found by these tests: both names became `caf\ufffd.py`, and the second file was silently dropped."""
+    for raw in (b"caf\xe9.py", b"caf\xff.py"):
+        (tmp_path / os.fsdecode(raw)).write_text(CLIENT_IN_HANDLER)
+    result = scan_tree(tmp_path)
+    assert sorted(findings_by_path(result)) == ["caf\\xe9.py", "caf\\xff.py"]
+
+
 @pytest.mark.timeout(60)
 def test_a_tree_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
     """Found by these tests: discovery recursed per directory, so ~1,000 levels raised RecursionError."""
