@@ -286,3 +286,17 @@ def test_fix_over_generated_projects_is_sound(tmp_path: Path, profile: str) -> N
 
     quick = {"max_examples": 15} if profile == "quick" else {}  # each example is 3+ scans and fixes
     run_property("fix: generated projects (parses, idempotent, no new findings)", profile, projects(), check, **quick)
+
+
+def test_non_utf8_file_names_are_never_written_under_their_printed_name(tmp_path: Path) -> None:
+    """The printed path (`caf\\xe9.py`) is not the file's name: the fix must not create or write it."""
+    root = write(tmp_path, {"app/users.py": USERS})
+    for raw in (b"app/caf\xe9.py", b"app/caf\xff.py"):
+        (root / os.fsdecode(raw)).write_text(USERS)
+    result = fix(root)
+    names = sorted(os.listdir(os.fsencode(root / "app")))
+    assert names in ([b"__init__.py", b"caf\xe9.py", b"caf\xff.py", b"config.py", b"users.py"],
+                     [b"__init__.py", b"caf\xe9.py", b"caf\xff.py", b"config.py", b"db.py", b"users.py"]), names
+    assert not [c for c in result.changes if "\\x" in c.path]
+    for raw in (b"app/caf\xe9.py", b"app/caf\xff.py"):
+        assert (root / os.fsdecode(raw)).read_text() == USERS
