@@ -14,6 +14,7 @@ import bisect
 from collections.abc import Iterator, Mapping, Sequence
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 
@@ -80,31 +81,76 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
             # Starts at its keyword (leading comment lines excluded), ends with
             # its last simple statement.
             return self._compound(node)
+        return self._find_node(node)
+
+    def _find_node(
+        self, node: cst.CSTNode, lo: int = 0, hi: int | None = None, *, last: bool = False
+    ) -> CodeRange | None:
+        """An expression or small statement, unique in text[lo:hi] (or the last one).
+
+        A node spanning lines is found by its first line, which must be unique,
+        then confirmed by rendering it at that line's indentation: libcst
+        indents continuation lines inside brackets relative to the block."""
         if isinstance(node, cst.BaseExpression) and node.lpar:
             # A parenthesised expression's position is inside its parentheses.
-            snippet = self.module.code_for_node(node.with_changes(lpar=[], rpar=[]))
-        else:
-            snippet = self.module.code_for_node(node)
-        if isinstance(node, cst.BaseSmallStatement):
-            snippet = snippet.rstrip(" \t").removesuffix(";").rstrip(" \t")
-        return self._find_text(snippet)
-
-    def _find_block(self, whole: str, lo: int = 0, hi: int | None = None) -> tuple[int, int] | None:
-        """Where a compound statement's text is, once re-indented to where it sits.
-
-        libcst renders a nested block relative to column 0; in the file every
-        line after the first carries the statement's own indentation."""
+            node = node.with_changes(lpar=[], rpar=[])
+        snippet = self._clean(self.module.code_for_node(node), node)
+        if "\n" not in snippet:
+            if not last:
+                return self._find_text(snippet, lo, hi)
+            at = self.text.rfind(snippet, lo, len(self.text) if hi is None else hi) if snippet else -1
+            return None if at < 0 else CodeRange(self._position(at), self._position(at + len(snippet)))
         text = self.text
         end = len(text) if hi is None else hi
-        first, newline, rest = whole.partition("\n")
+        first = snippet.split("\n", 1)[0]
+        at = text.rfind(first, lo, end) if last else text.find(first, lo, end)
+        if not first.strip() or at < 0 or (not last and text.find(first, at + 1, end) >= 0):
+            return None
+        line = text[text.rfind("\n", 0, at) + 1 : at]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        expected = self._clean(self._render(node, indent), node)
+        if not text.startswith(expected, at):
+            return None
+        return CodeRange(self._position(at), self._position(at + len(expected)))
+
+    @staticmethod
+    def _clean(snippet: str, node: cst.CSTNode) -> str:
+        if isinstance(node, cst.BaseSmallStatement):
+            return snippet.rstrip(" \t").removesuffix(";").rstrip(" \t")
+        return snippet
+
+    def _render(self, node: cst.CSTNode, indent: str) -> str:
+        state = CodegenState(default_indent=self.module.default_indent, default_newline=self.module.default_newline)
+        state.indent_tokens = [indent] if indent else []
+        node._codegen(state)
+        return "".join(state.tokens)
+
+    def _render_at(self, node: cst.CSTNode, indent: str) -> str:
+        """The node's source as it reads when nested at `indent`.
+
+        `code_for_node` renders a nested block relative to column 0; libcst's
+        own codegen with the indentation preset adds it exactly where the file
+        has it (and, unlike re-indenting lines, never inside a string)."""
+        return self._render(node, indent)[len(indent) :].rstrip()
+
+    def _find_block(self, node: cst.CSTNode, lo: int = 0, hi: int | None = None) -> tuple[int, int] | None:
+        """Where a compound statement's text is (unique in text[lo:hi]), found by
+        its first line and confirmed by rendering it at that line's indentation."""
+        text = self.text
+        end = len(text) if hi is None else hi
+        bare = node.with_changes(leading_lines=[])
+        first = self.module.code_for_node(bare).split("\n", 1)[0]
+        if not first.strip() or "\r" in first:
+            return None
         found: tuple[int, int] | None = None
+        rendered: dict[str, str] = {}
         at = text.find(first, lo, end)
         while at >= 0:
-            line_start = text.rfind("\n", 0, at) + 1
-            prefix = text[line_start:at]
+            prefix = text[text.rfind("\n", 0, at) + 1 : at]
             if not prefix.strip():
-                body = "\n".join(prefix + line if line.strip() else line for line in rest.split("\n"))
-                expected = first + newline + body if newline else first
+                if prefix not in rendered:
+                    rendered[prefix] = self._render_at(bare, prefix)
+                expected = rendered[prefix]
                 if text.startswith(expected, at) and at + len(expected) <= end:
                     if found is not None:
                         return None  # the same block twice: ambiguous
@@ -113,22 +159,21 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         return found
 
     def _compound(self, node: cst.BaseCompoundStatement) -> CodeRange | None:
-        whole = self.module.code_for_node(node.with_changes(leading_lines=[])).rstrip()
-        if not whole or "\r" in whole:
-            return None
-        block = self._find_block(whole)
+        block = self._find_block(node)
         if block is None:
             return None
         lo, hi = block
-        tail = self.module.code_for_node(last_small_statement(node)).rstrip(" \t").removesuffix(";").rstrip(" \t")
+        tail = self._find_node(last_small_statement(node), lo, hi, last=True)
+        if tail is None:
+            return None
         text = self.text
-        at = text.rfind(tail, lo, hi) if tail else -1
-        if at < 0 or "#" in text[text.rfind("\n", 0, at) + 1 : at]:
-            return None  # not found, or found inside a comment
-        after = text[at + len(tail) : hi].split("\n")
+        at, stop = self._offset(tail.start), self._offset(tail.end)
+        if "#" in text[text.rfind("\n", 0, at) + 1 : at]:
+            return None  # found inside a comment
+        after = text[stop:hi].split("\n")
         if any(piece.strip() and not piece.strip().startswith(("#", ";")) for piece in after):
             return None  # code follows: this was not the last statement
-        return CodeRange(self._position(lo), self._position(at + len(tail)))
+        return CodeRange(self._position(lo), tail.end)
 
     def _position(self, offset: int) -> CodePosition:
         self._offset(CodePosition(1, 0))  # builds the line table
@@ -174,11 +219,9 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
             if isinstance(hint, cst.SimpleStatementLine):
                 continue  # its small statements are hints of their own
             if isinstance(hint, cst.BaseCompoundStatement):
-                whole = self.module.code_for_node(hint.with_changes(leading_lines=[])).rstrip()
-                block = self._find_block(whole, lo, hi) if whole and "\r" not in whole else None
+                block = self._find_block(hint, lo, hi)
             else:
-                snippet = self.module.code_for_node(hint).rstrip(" \t").removesuffix(";").rstrip(" \t")
-                found = self._find_text(snippet, lo, hi)
+                found = self._find_node(hint, lo, hi)
                 block = None if found is None else (self._offset(found.start), self._offset(found.end))
             if block is not None:
                 lo, hi = block
@@ -188,14 +231,44 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         """Like `self[node]`, but a node whose text repeats in the file is looked
         up inside the innermost enclosing statement where its text is unique."""
         if self._full is None and id(node) not in self._cache and self._find(node) is None and hints:
+            named = self._header_name(node, hints)
+            if named is not None:
+                return named
             parenthesised = isinstance(node, cst.BaseExpression) and bool(node.lpar)
             if not parenthesised and not isinstance(node, (cst.BaseStatement, cst.Module)):
                 lo, hi = self._window([h for h in hints if h is not node])
-                found = self._find_text(self.module.code_for_node(node), lo, hi)
+                found = self._find_node(node, lo, hi)
                 if found is not None:
                     self._cache[id(node)] = found
                     return found
         return self[node]
+
+    def _header_name(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode]) -> CodeRange | None:
+        """A name that repeats all through its statement, but is placed by the
+        statement's header: a `for` loop's target, a class's or function's name."""
+        for statement in reversed(hints):
+            if isinstance(statement, cst.For) and statement.target is node:
+                keyword = ("async " if statement.asynchronous else "") + "for"
+                gap = statement.whitespace_after_for
+            elif isinstance(statement, (cst.ClassDef, cst.FunctionDef)) and statement.name is node:
+                keyword = "class" if isinstance(statement, cst.ClassDef) else "def"
+                gap = (
+                    statement.whitespace_after_class
+                    if isinstance(statement, cst.ClassDef)
+                    else (statement.whitespace_after_def)
+                )
+            else:
+                continue
+            lo, hi = self._window([*hints[: hints.index(statement)], statement])
+            header = keyword + self.module.code_for_node(gap) + self.module.code_for_node(node)
+            at = self.text.find(header, lo, hi)  # the first one: decorators come before it
+            if at < 0:
+                return None
+            start = at + len(header) - len(self.module.code_for_node(node))
+            found = CodeRange(self._position(start), self._position(at + len(header)))
+            self._cache[id(node)] = found
+            return found
+        return None
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         if self._full is not None:

@@ -90,9 +90,13 @@ class PythonRule:
             Pending(self.id, node, values, confidence, severity, related or [], anchor, hints=where)
         )
 
-    def fact(self, fact_kind: str, node: cst.CSTNode, /, **data: Any) -> None:
-        hints = tuple(self.ctx.statements)
-        self.pending.append(Pending(self.id, node, {}, fact_kind=fact_kind, fact_data=data, hints=hints))
+    def fact(
+        self, fact_kind: str, node: cst.CSTNode, /, hints: tuple[cst.CSTNode, ...] | None = None, **data: Any
+    ) -> None:
+        """Record a fact for the project phase. Nodes in `data` become spans; from
+        `finish()`, pass `hints` (statements enclosing them) to place them cheaply."""
+        where = tuple(self.ctx.statements) if hints is None else hints
+        self.pending.append(Pending(self.id, node, {}, fact_kind=fact_kind, fact_data=data, hints=where))
 
     def finish(self) -> None:
         """Called once after the walk: for rules that decide at the end of a module."""

@@ -127,4 +127,5 @@ class ModelFacts(PythonRule):
             if isinstance(owner, cst.Name) and owner.value in self.drafts:
                 self.drafts[owner.value].index_fields.append(index_columns(call, skip_name=True))
         for draft in self.drafts.values():
-            self.fact("model", draft.node.name, **draft.data())
+            # The class encloses every field node in the data: it places them cheaply.
+            self.fact("model", draft.node.name, hints=(draft.node,), **draft.data())
