@@ -235,6 +235,8 @@ class _Walker:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
+        if not is_dir and classify(entry.name) is None:
+            return None  # no front end reads it: not worth a .gitignore match
         if self.ignores.ignored(rel, is_dir):
             return None
         if entry.is_symlink():
@@ -246,8 +248,7 @@ class _Walker:
                 return None
         if is_dir:
             return Path(entry.path), rel
-        if classify(entry.name) is not None:
-            self.add_file(Path(entry.path), rel)
+        self.add_file(Path(entry.path), rel)
         return None
 
     def add_file(self, path: Path, rel: str, explicit: bool = False) -> None:

@@ -124,8 +124,10 @@ class Cache:
             if not gitignore.exists():
                 gitignore.write_text("# created by scaleaudit\n*\n")
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, separators=(",", ":"))
+            # One dumps and one write: json.dump streams thousands of small
+            # chunks, which made saving a 10 MB cache cost a second.
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
             os.replace(tmp, self.path)
         except OSError:
             # A read-only checkout still gets its scan; it just is not cached.
