@@ -58,9 +58,10 @@ def finding_keys(root: Path) -> Counter[tuple[str, str]]:
 def assert_sound_fix(root: Path) -> FixResult:
     """The properties of item 1: parses, idempotent, no new findings.
 
-    One known exception to idempotence: two rewrites whose edits overlap in one
-    file (two client groups sharing an import line) — the second is refused with
-    a reason and applied by the next run. Such runs must converge within three.
+    One known exception to idempotence (open): rewrites whose edits overlap in one
+    file — two client groups sharing an import line, or one client assigned several
+    times in a module — are refused with a reason and applied one per run. Such
+    runs must converge, each refusing something for an overlap, within six runs.
     """
     before = finding_keys(root)
     result = fix(root)
@@ -74,7 +75,7 @@ def assert_sound_fix(root: Path) -> FixResult:
         if not again.changes:
             break
         overlapped = any("overlaps" in s.reason for s in previous.skipped)
-        assert overlapped and runs < 3, (runs, [c.path for c in again.changes])
+        assert overlapped and runs < 6, (runs, [c.path for c in again.changes])
         previous, runs = again, runs + 1
     after = finding_keys(root)
     new = {key for key in after if key not in before}
@@ -250,6 +251,7 @@ _SNIPPETS = [
     "def make():\n    return create_engine(URL)\n",
     "def use():\n    return engine\n",
     "VALUE = 1\n",
+    "engine = create_engine(URL)\nengine = create_engine(URL)\nengine = create_engine(URL)\n",
     "if DEBUG:\n    engine = create_engine(URL)\n",
     "class Repo:\n    engine = create_engine(URL)\n",
     "try:\n    import ujson as json\nexcept ImportError:\n    import json\n",

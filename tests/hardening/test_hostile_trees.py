@@ -267,12 +267,14 @@ def test_a_damaged_cache_is_rebuilt_not_trusted(cached_tree: tuple[Path, dict[st
     assert _rescan(root) == fresh  # and the rebuilt cache is good
 
 
+def _containers(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3))
+
+
 def _json_values() -> st.SearchStrategy[object]:
     scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.text(max_size=8),
                         st.floats(allow_nan=False))
-    return st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                          st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-                        max_leaves=6)
+    return st.recursive(scalars, _containers, max_leaves=6)
 
 
 def _replace_at(document: object, path: list[int], value: object) -> object:
