@@ -154,3 +154,17 @@ def test_hostile_compose_files(data: bytes) -> None:
     """Found by these tests: str() of an alias bomb never returned (a hang), and deep flow
     collections raised RecursionError inside PyYAML (an internal error)."""
     assert_sane("docker-compose.yml", data, "yaml")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("prefix", [b"x = 1 +\n", b"1 = x\n", b"def f[T](x: T) -> T: ...\n", b"print 'py2'\n"])
+@pytest.mark.parametrize("shape", ["neg", "plus", "not"])
+def test_deep_nesting_after_an_early_syntax_error(prefix: bytes, shape: str) -> None:
+    """Found by the fuzz profile (a segfault, 1 in ~10,000 mutated programs): CPython's parser stops at
+    the first error, so the guard never saw what came after it, while libcst may accept that line
+    and parse on into the deep expression. The longest statement's tokens now bound it."""
+    from hardening.mutations import _NESTINGS
+
+    data = PY_HEADER + prefix + b"x = " + _NESTINGS[shape](30_000) + b"\n"
+    result = assert_sane("app/deep.py", data, "python")
+    assert [d for d in result.diagnostics if d.kind == "parse-error"], result.diagnostics

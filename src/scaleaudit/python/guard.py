@@ -15,16 +15,22 @@ code is where both happen. Two cheap screens keep such files out:
   longer than 4,300 digits, which rules evaluating literals would choke on
   (ValueError). Any other verdict of it is
   ignored: libcst, not the running interpreter, decides what is Python (it
-  accepts syntax newer than the interpreter scaleaudit runs on).
+  accepts syntax newer than the interpreter scaleaudit runs on) — but then,
+  since CPython stopped at its first error and libcst may parse on, the
+  tokens of the longest statement bound what libcst can meet (5,000).
 """
 
 from __future__ import annotations
 
 import ast
+import io
 import sys
+import tokenize
 import warnings
 
 MAX_BRACKET_DEPTH = 200  # CPython's tokenizer limit (MAXLEVEL)
+# For files CPython rejects: libcst crashes from ~20,000 levels and takes ~1 s for 2,000 terms.
+MAX_STATEMENT_TOKENS = 5_000
 _AST_RECURSION_LIMIT = 500  # ast nests ~3 levels per unit: ~1,500 levels of expression
 _OPEN, _CLOSE = b"([{", b")]}"
 _PAIRS = (b"()", b"[]", b"{}")
@@ -45,6 +51,24 @@ def bracket_depth_exceeds(data: bytes, limit: int = MAX_BRACKET_DEPTH) -> bool:
             return False
         brackets = shorter
     return any(pair in brackets for pair in _PAIRS)
+
+
+def longest_statement(data: bytes) -> int:
+    """Tokens in the longest logical line, as far as the tokenizer gets (it ignores grammar errors).
+
+    Nesting needs at least one token per level, so this bounds the depth libcst can reach."""
+    longest = count = 0
+    try:
+        for token in tokenize.tokenize(io.BytesIO(data).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                longest, count = max(longest, count), 0
+            elif token.type not in (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+                count += 1
+                if count > MAX_STATEMENT_TOKENS:
+                    return count
+    except (tokenize.TokenError, SyntaxError, UnicodeError, LookupError):
+        pass  # libcst's tokenizer stops there too
+    return max(longest, count)
 
 
 def too_complex(data: bytes) -> str | None:
@@ -70,6 +94,10 @@ def too_complex(data: bytes) -> str | None:
             return "too deeply nested to analyse"
         if "Exceeds the limit" in str(exc.msg):  # an integer literal past sys.get_int_max_str_digits()
             return f"integer literal too long to analyse: {str(exc.msg).split(':')[0]}"
+        # CPython stopped at its first error, but libcst accepts some of what CPython
+        # rejects and parses on: screen the rest by the tokens of its longest statement.
+        if longest_statement(data) > MAX_STATEMENT_TOKENS:
+            return f"a statement longer than {MAX_STATEMENT_TOKENS:,} tokens in a file CPython cannot parse"
     except (UnicodeError, LookupError, ValueError):
         pass  # undecodable bytes, an unknown coding: libcst gives its own parse error
     finally:
