@@ -90,11 +90,25 @@ def sick_workload(conn: psycopg.Connection[Any]) -> None:
 @contextlib.contextmanager
 def held_sessions(server: PgServer, count: int, db: str = "sick") -> Iterator[list[psycopg.Connection[Any]]]:
     conns = [connect(server, db) for _ in range(count)]
+    pids = [conn.info.backend_pid for conn in conns]
     try:
         yield conns
     finally:
         for conn in conns:
             conn.close()
+        _wait_for_backends_gone(server, db, pids)
+
+
+def _wait_for_backends_gone(server: PgServer, db: str, pids: list[int], timeout: float = 10.0) -> None:
+    """A closed client's backend exits asynchronously; a check run right after
+    would still count it (the churn test failed that way once in CI)."""
+    deadline = time.monotonic() + timeout
+    with connect(server, db) as probe:
+        while time.monotonic() < deadline:
+            row = probe.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone()
+            if row is None or row[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 @contextlib.contextmanager
