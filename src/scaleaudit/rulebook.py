@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from scaleaudit.model import Category, Confidence, FixSafety, Severity
+from scaleaudit.model import Category, Confidence, Finding, Fix, FixSafety, Location, Severity
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable
@@ -63,6 +63,32 @@ class RuleMeta:
     languages: tuple[str, ...] = ("python",)
     precision: str = ""  # why the confidence is what it is
     fix: str = ""
+
+    def finding(
+        self,
+        location: Location,
+        *,
+        severity: Severity | None = None,
+        confidence: Confidence | None = None,
+        related: tuple[Location, ...] = (),
+        anchor: str = "",
+        fix: Fix | None = None,
+        **values: Any,
+    ) -> Finding:
+        """A finding of this rule: its text from the YAML, the message filled with `values`."""
+        return Finding(
+            rule=self.id,
+            name=self.name,
+            category=self.category,
+            severity=severity or self.severity,
+            confidence=confidence or self.confidence,
+            location=location,
+            message=self.format(**values),
+            checklist=self.checklist,
+            related=related,
+            fix=fix,
+            anchor=anchor,
+        )
 
     def format(self, **values: Any) -> str:
         try:

@@ -107,24 +107,16 @@ def duplicate_clients(ctx: ProjectContext) -> Iterator[Finding]:
         for site in sites:
             if site is shared:
                 continue
-            yield Finding(
-                rule=meta.id,
-                name=meta.name,
-                category=meta.category,
-                severity=meta.severity,
-                confidence=meta.confidence,
-                location=site.location,
-                message=meta.format(
-                    client=site.get("qualname"),
-                    library=site.get("library"),
-                    kind=kind,
-                    count=len(sites),
-                    modules=len(modules),
-                    advice=advice,
-                ),
-                checklist=meta.checklist,
+            yield meta.finding(
+                site.location,
                 related=_related(site, sites, shared),
                 anchor=f"{kind}:{site.get('anchor')}",
+                client=site.get("qualname"),
+                library=site.get("library"),
+                kind=kind,
+                count=len(sites),
+                modules=len(modules),
+                advice=advice,
             )
 
 

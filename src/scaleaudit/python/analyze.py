@@ -92,21 +92,15 @@ def _materialise(
         if item.fact_kind:
             facts.append(Fact(item.fact_kind, loc, _plain(item.fact_data, positions, item.hints)))
             continue
-        meta = book.rule(item.rule)
+        related = tuple(Location(rel, _span(positions.locate(n, item.hints)), note) for n, note in item.related)
         findings.append(
-            Finding(
-                rule=meta.id,
-                name=meta.name,
-                category=meta.category,
-                severity=item.severity or meta.severity,
-                confidence=item.confidence or meta.confidence,
-                location=loc,
-                message=meta.format(**item.message_values),
-                checklist=meta.checklist,
-                related=tuple(
-                    Location(rel, _span(positions.locate(n, item.hints)), note) for n, note in item.related
-                ),
+            book.rule(item.rule).finding(
+                loc,
+                severity=item.severity,
+                confidence=item.confidence,
+                related=related,
                 anchor=item.anchor,
+                **item.message_values,
             )
         )
     return findings, facts

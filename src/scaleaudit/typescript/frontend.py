@@ -54,19 +54,14 @@ def _materialise(
         if item.fact_kind:
             facts.append(Fact(item.fact_kind, loc, item.fact_data))
             continue
-        meta = book.rule(item.rule)
         findings.append(
-            Finding(
-                rule=meta.id,
-                name=meta.name,
-                category=meta.category,
-                severity=item.severity or meta.severity,
-                confidence=item.confidence or meta.confidence,
-                location=loc,
-                message=meta.format(**item.message_values),
-                checklist=meta.checklist,
+            book.rule(item.rule).finding(
+                loc,
+                severity=item.severity,
+                confidence=item.confidence,
                 related=tuple(Location(rel, positions.span(n), note) for n, note in item.related),
                 anchor=item.anchor,
+                **item.message_values,
             )
         )
     return findings, facts
