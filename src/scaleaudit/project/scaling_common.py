@@ -44,16 +44,6 @@ def finding(
     confidence: Confidence | None = None,
     **values: Any,
 ) -> Finding:
-    meta = ctx.book.rule(rule)
-    return Finding(
-        rule=meta.id,
-        name=meta.name,
-        category=meta.category,
-        severity=severity or meta.severity,
-        confidence=confidence or meta.confidence,
-        location=at.location,
-        message=meta.format(**values),
-        checklist=meta.checklist,
-        related=related,
-        anchor=anchor,
+    return ctx.book.rule(rule).finding(
+        at.location, severity=severity, confidence=confidence, related=related, anchor=anchor, **values
     )
