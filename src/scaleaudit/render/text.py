@@ -114,7 +114,10 @@ def _summary(console: Console, result: ScanResult) -> None:
     tail = f" ({', '.join(extras)})" if extras else ""
     found = len(result.findings)
     verdict = "[green]No problems found[/green]" if not found else f"[bold]{found} finding(s)[/bold]"
-    console.print(f"\n{verdict} in {s.files_scanned} file(s), {s.lines:,} lines{tail}.")
+    # `check` reports on servers, which have no lines: say what was looked at.
+    code = s.lines or not s.files_scanned
+    scope = f"{s.files_scanned} file(s), {s.lines:,} lines" if code else f"{s.files_scanned} target(s)"
+    console.print(f"\n{verdict} in {scope}{tail}.")
 
 
 def render(result: ScanResult, out: TextIO, *, color: bool | None = None, verbose: bool = False) -> None:
