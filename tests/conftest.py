@@ -77,3 +77,25 @@ def tree(tmp_path: Path):  # type: ignore[no-untyped-def]
         return write_tree(tmp_path, files)
 
     return make
+
+
+def assert_valid_case(rule: str, files: Mapping[str, str], what: object, tmp_path: Path) -> None:
+    """A rule's VALID example: no finding of the rule, even at low confidence, and no crash."""
+    from scaleaudit.model import Confidence
+
+    write_tree(tmp_path, files)
+    result = scan_tree(tmp_path, select=(rule,), min_confidence=Confidence.LOW)
+    assert not [d for d in result.diagnostics if d.kind in ("parse-error", "internal-error")], result.diagnostics
+    assert [f for f in result.findings if f.rule == rule] == [], what
+
+
+def assert_invalid_case(rule: str, files: Mapping[str, str], what: object, expect: int | None, tmp_path: Path) -> None:
+    """A rule's INVALID example: at least one finding at the default confidence (exactly `expect`)."""
+    write_tree(tmp_path, files)
+    result = scan_tree(tmp_path, select=(rule,))
+    assert not [d for d in result.diagnostics if d.kind in ("parse-error", "internal-error")], result.diagnostics
+    found = [f for f in result.findings if f.rule == rule]
+    if expect is not None:
+        assert len(found) == expect, (what, found)
+    else:
+        assert found, what

@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import assert_invalid_case, assert_valid_case
 
-from conftest import scan_tree, write_tree
-from scaleaudit.model import Confidence
 from scaleaudit.typescript.rule import TsCase
 from scaleaudit.typescript.rules import ALL_RULES
 
@@ -47,19 +46,9 @@ def test_every_rule_has_cases() -> None:
 
 @pytest.mark.parametrize(("rule", "index", "case"), VALID, ids=_ids(VALID))
 def test_valid(rule: str, index: int, case: TsCase, tmp_path: Path) -> None:
-    write_tree(tmp_path, case.files())
-    result = scan_tree(tmp_path, select=(rule,), min_confidence=Confidence.LOW)
-    assert not [d for d in result.diagnostics if d.kind in ("parse-error", "internal-error")], result.diagnostics
-    assert [f for f in result.findings if f.rule == rule] == [], case.note or case.code
+    assert_valid_case(rule, case.files(), case.note or case.code, tmp_path)
 
 
 @pytest.mark.parametrize(("rule", "index", "case"), INVALID, ids=_ids(INVALID))
 def test_invalid(rule: str, index: int, case: TsCase, tmp_path: Path) -> None:
-    write_tree(tmp_path, case.files())
-    result = scan_tree(tmp_path, select=(rule,))
-    assert not [d for d in result.diagnostics if d.kind in ("parse-error", "internal-error")], result.diagnostics
-    found = [f for f in result.findings if f.rule == rule]
-    if case.expect is not None:
-        assert len(found) == case.expect, (case.note or case.code, found)
-    else:
-        assert found, case.note or case.code
+    assert_invalid_case(rule, case.files(), case.note or case.code, case.expect, tmp_path)
