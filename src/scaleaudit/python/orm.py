@@ -14,9 +14,9 @@ build their querysets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import libcst as cst
 
@@ -492,3 +492,34 @@ def unbounded_select(sql: str) -> bool:
     keys = {k.sql() for k in group.expressions} if group is not None else set()
     # Aggregates, optionally per group key: one row, or one per group (a status, a day), not per row.
     return not all(isinstance(e.unalias(), exp.AggFunc) or e.unalias().sql() in keys for e in tree.expressions)
+
+
+OwnerT = TypeVar("OwnerT")
+
+
+class PerItemMethods(Generic[OwnerT]):
+    """Methods run once per listed row — admin `list_display` columns, serializer
+    method fields: while inside one, which owner it belongs to and which
+    attributes of its item parameter (`obj.author`, then `.name`) it reads."""
+
+    def __init__(self) -> None:
+        self.current: list[tuple[OwnerT, str, cst.FunctionDef]] = []
+        self.next_attr: dict[int, str] = {}
+
+    def enter(self, node: cst.FunctionDef, owner: OwnerT | None, methods: Container[str]) -> None:
+        params = node.params.params
+        if owner is not None and node.name.value in methods and len(params) >= 2:
+            self.current.append((owner, params[1].name.value, node))
+
+    def leave(self, node: cst.FunctionDef) -> None:
+        if self.current and self.current[-1][2] is node:
+            self.current.pop()
+
+    def touch(self, node: cst.Attribute) -> tuple[OwnerT, str, str | None] | None:
+        """(owner, attribute, the attribute read after it) when `node` reads the item."""
+        inner = node.value
+        if isinstance(inner, cst.Attribute):
+            self.next_attr[id(inner)] = node.attr.value  # the outer attribute is visited first
+        if self.current and isinstance(inner, cst.Name) and inner.value == self.current[-1][1]:
+            return self.current[-1][0], node.attr.value, self.next_attr.get(id(node))
+        return None

@@ -24,7 +24,7 @@ import libcst as cst
 
 from scaleaudit.python.context import PyContext
 from scaleaudit.python.imports import dotted
-from scaleaudit.python.orm import class_bases
+from scaleaudit.python.orm import PerItemMethods, class_bases
 from scaleaudit.python.rule import Case, PythonRule
 
 _MODELS = (
@@ -116,8 +116,7 @@ class AdminListFacts(PythonRule):
 
     def setup(self) -> None:
         self.admins: dict[str, _Admin] = {}
-        self.current: list[tuple[_Admin, str]] = []  # (admin, obj parameter) while inside a method
-        self.next_attr: dict[int, str] = {}
+        self.methods: PerItemMethods[_Admin] = PerItemMethods()
 
     def visit_ClassDef(self, node: cst.ClassDef, ctx: PyContext) -> None:
         bases = class_bases(node, ctx.imports)
@@ -148,23 +147,18 @@ class AdminListFacts(PythonRule):
     def visit_FunctionDef(self, node: cst.FunctionDef, ctx: PyContext) -> None:
         cls = ctx.cls
         admin = self.admins.get(cls.name) if cls is not None and ctx.function is None else None
-        params = node.params.params
-        if admin is not None and node.name.value in admin.columns and len(params) >= 2:
-            self.current.append((admin, params[1].name.value))
+        self.methods.enter(node, admin, admin.columns if admin is not None else ())
 
     def leave_FunctionDef(self, node: cst.FunctionDef, ctx: PyContext) -> None:
-        if self.current and ctx.function is not None and ctx.function.node is node:
-            self.current.pop()
+        self.methods.leave(node)
 
     def visit_Attribute(self, node: cst.Attribute, ctx: PyContext) -> None:
-        inner = node.value
-        if isinstance(inner, cst.Attribute):
-            self.next_attr[id(inner)] = node.attr.value  # the outer attribute is visited first
-        if not self.current or not isinstance(inner, cst.Name):
+        touched = self.methods.touch(node)
+        if touched is None:
             return
-        admin, param = self.current[-1]
-        if inner.value == param and all(t["attr"] != node.attr.value for t in admin.touches):
-            admin.touches.append({"attr": node.attr.value, "next": self.next_attr.get(id(node)), "node": node})
+        admin, attr, nxt = touched
+        if all(t["attr"] != attr for t in admin.touches):
+            admin.touches.append({"attr": attr, "next": nxt, "node": node})
 
     def visit_Call(self, node: cst.Call, ctx: PyContext) -> None:
         """`admin.site.register(Ticket, TicketAdmin)`, after the class."""

@@ -27,7 +27,7 @@ import libcst as cst
 
 from scaleaudit.python.context import PyContext
 from scaleaudit.python.imports import dotted
-from scaleaudit.python.orm import class_bases, keyword
+from scaleaudit.python.orm import PerItemMethods, class_bases, keyword
 from scaleaudit.python.rule import Case, PythonRule
 from scaleaudit.python.rules.nplusone_tracker import Tracker
 
@@ -158,8 +158,7 @@ class SerializerFacts(PythonRule):
         self.tracker = Tracker()
         self.serializers: dict[int, _Serializer] = {}
         self.view_serializer: dict[int, str] = {}
-        self.current: list[tuple[_Serializer, str]] = []
-        self.next_attr: dict[int, str] = {}
+        self.methods: PerItemMethods[_Serializer] = PerItemMethods()
 
     # --- serializers ------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef, ctx: PyContext) -> None:
@@ -216,22 +215,16 @@ class SerializerFacts(PythonRule):
     def visit_FunctionDef(self, node: cst.FunctionDef, ctx: PyContext) -> None:
         cls = ctx.cls
         ser = self.serializers.get(id(cls.node)) if cls is not None and ctx.function is None else None
-        params = node.params.params
-        if ser is not None and node.name.value in ser.methods and len(params) >= 2:
-            self.current.append((ser, params[1].name.value))
+        self.methods.enter(node, ser, ser.methods if ser is not None else ())
 
     def leave_FunctionDef(self, node: cst.FunctionDef, ctx: PyContext) -> None:
-        if self.current and ctx.function is not None and ctx.function.node is node:
-            self.current.pop()
+        self.methods.leave(node)
 
     def visit_Attribute(self, node: cst.Attribute, ctx: PyContext) -> None:
-        inner = node.value
-        if isinstance(inner, cst.Attribute):
-            self.next_attr[id(inner)] = node.attr.value
-        if self.current and isinstance(inner, cst.Name) and inner.value == self.current[-1][1]:
-            ser = self.current[-1][0]
-            nxt = self.next_attr.get(id(node))
-            ser.touches.append({"attr": node.attr.value, "next": nxt, "how": "method", "node": node})
+        touched = self.methods.touch(node)
+        if touched is not None:
+            ser, attr, nxt = touched
+            ser.touches.append({"attr": attr, "next": nxt, "how": "method", "node": node})
 
     # --- where serializers meet querysets ------------------------------------
     def visit_Assign(self, node: cst.Assign, ctx: PyContext) -> None:
