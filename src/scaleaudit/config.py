@@ -92,6 +92,9 @@ class CheckSettings:
 class FixSettings:
     shared_module: str | None = None
     ts_shared_module: str | None = None
+    # write migration files for index fixes (Django AddIndexConcurrently, Alembic
+    # create_index(postgresql_concurrently=True)) instead of only printing the SQL
+    migrations: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ _TOP_KEYS = {
 }
 _CAPACITY_KEYS = {"workers", "instances", "max-connections", "reserved-connections", "target-users"}
 _CHECK_KEYS = {"statement-timeout-ms", "lock-timeout-ms", "connect-timeout-s", "redis-sample", "thresholds"}
-_FIX_KEYS = {"shared-module", "ts-shared-module"}
+_FIX_KEYS = {"shared-module", "ts-shared-module", "migrations"}
+_FIX_PATHS = ("shared-module", "ts-shared-module")
 
 
 def find_config(start: Path) -> Path | None:
@@ -259,10 +263,15 @@ def _check(path: Path, raw: Mapping[str, Any]) -> CheckSettings:
 
 def _fix(path: Path, raw: Mapping[str, Any]) -> FixSettings:
     sec = _section(path, raw, "fix", _FIX_KEYS)
-    for key in _FIX_KEYS:
+    for key in _FIX_PATHS:
         if key in sec and not isinstance(sec[key], str):
             raise ConfigError(f"{path}: `fix.{key}` must be a path string")
-    return FixSettings(shared_module=sec.get("shared-module"), ts_shared_module=sec.get("ts-shared-module"))
+    migrations = sec.get("migrations", False)
+    if not isinstance(migrations, bool):
+        raise ConfigError(f"{path}: `fix.migrations` must be true or false")
+    return FixSettings(
+        shared_module=sec.get("shared-module"), ts_shared_module=sec.get("ts-shared-module"), migrations=migrations
+    )
 
 
 def parse_settings(root: Path, path: Path, raw: Mapping[str, Any]) -> Settings:

@@ -96,6 +96,11 @@ def fix(
     ),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes per instance."),
     instances: int | None = typer.Option(None, "--instances", min=1, help="App instances."),
+    migrations: bool = typer.Option(
+        False,
+        "--migrations",
+        help="Index fixes also write a migration (Django AddIndexConcurrently, Alembic) instead of printing the SQL.",
+    ),
     config: Path | None = typer.Option(None, "--config", help="Config file."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore all config files."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write .scaleaudit_cache/."),
@@ -119,6 +124,8 @@ def fix(
         targets, config, isolated=isolated, select=split_list(select), ignore=split_list(ignore)
     )
     settings = with_capacity(settings, max_connections, workers, instances)
+    if migrations:
+        settings = replace(settings, fix=replace(settings.fix, migrations=True))
     code = fix_and_report(
         targets,
         settings,
