@@ -35,6 +35,16 @@ def _fake(proposals: list[Proposal]) -> object:
     return fixer
 
 
+def _first_round_only(proposals: list[Proposal], original: str) -> object:
+    """A fixer that proposes only against the file as scanned (its edits are offsets into it)."""
+
+    def fixer(ctx: FixContext) -> Iterator[Proposal | Skipped]:
+        if ctx.source("a.py").text == original:
+            yield from proposals
+
+    return fixer
+
+
 def test_colliding_proposals_the_later_one_is_refused_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path, {"a.py": "x = 1\ny = 2\n", "b.py": "z = 3\n"})
     first = Proposal("SA101", "a.py", 1, "first", {"a.py": (TextEdit(0, 5, "x = 10", "SA101", "first"),)})
@@ -45,12 +55,38 @@ def test_colliding_proposals_the_later_one_is_refused_whole(tmp_path: Path, monk
         "second",
         {"a.py": (TextEdit(4, 5, "11", "SA103"),), "b.py": (TextEdit(0, 5, "z = 30", "SA103"),)},
     )
-    monkeypatch.setattr(fix_api, "fixers", lambda: [_fake([first, second])])
+    monkeypatch.setattr(fix_api, "fixers", lambda: [_first_round_only([first, second], "x = 1\ny = 2\n")])
     result = fix_api.run_fix([tmp_path], api.settings_for([tmp_path], isolated=True), write=True, use_cache=False)
     assert (tmp_path / "a.py").read_text() == "x = 10\ny = 2\n"
     assert (tmp_path / "b.py").read_text() == "z = 3\n"  # all of `second` or nothing of it
     (refused,) = [s for s in result.skipped if s.rule == "SA103"]
     assert "overlaps an edit of SA101" in refused.reason
+
+
+def _bump(ctx: FixContext) -> Iterator[Proposal | Skipped]:
+    """Two rewrites of one line, each computed from the text it is given, as real fixers are."""
+    text = ctx.source("a.py").text
+    line_end = text.index("\n")
+    if "x = 1\n" in text:
+        yield Proposal("SA101", "a.py", 1, "ten", {"a.py": (TextEdit(0, line_end, "x = 10", "SA101", "ten"),)})
+    if "  # sized" not in text:
+        edit = TextEdit(0, line_end, text[:line_end] + "  # sized", "SA103", "sized")
+        yield Proposal("SA103", "a.py", 1, "sized", {"a.py": (edit,)})
+
+
+def test_overlapping_rewrites_both_land_in_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refused one is retried against the other's result in memory, so a second run is a no-op."""
+    write_tree(tmp_path, {"a.py": "x = 1\ny = 2\n"})
+    monkeypatch.setattr(fix_api, "fixers", lambda: [_bump])
+    settings = api.settings_for([tmp_path], isolated=True)
+    dry = fix_api.run_fix([tmp_path], settings, write=False, use_cache=False)
+    assert (tmp_path / "a.py").read_text() == "x = 1\ny = 2\n"
+    assert [c.after for c in dry.changes] == ["x = 10  # sized\ny = 2\n"]
+    assert sorted(a.rule for a in dry.applied) == ["SA101", "SA103"] and not dry.skipped
+    result = fix_api.run_fix([tmp_path], settings, write=True, use_cache=False)
+    assert (tmp_path / "a.py").read_text() == "x = 10  # sized\ny = 2\n"
+    assert [c.before for c in result.changes] == ["x = 1\ny = 2\n"]  # the diff is against the disk
+    assert not fix_api.run_fix([tmp_path], settings, write=True, use_cache=False).changes
 
 
 def test_a_rewrite_that_does_not_parse_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

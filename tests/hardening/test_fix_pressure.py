@@ -58,28 +58,17 @@ def finding_keys(root: Path) -> Counter[tuple[str, str]]:
 def assert_sound_fix(root: Path) -> FixResult:
     """The properties of item 1: parses, idempotent, no new findings.
 
-    One known exception to idempotence (open): rewrites whose edits overlap in one
-    file — two client groups sharing an import line, or one client assigned several
-    times in a module — are refused with a reason and applied one per run. Such
-    runs must converge, each refusing something for an overlap, within one run per
-    client site in the busiest file.
+    Rewrites whose edits overlap in one file (two client groups sharing an import
+    line, one client assigned several times in a module) are retried in memory
+    within the run, so the second run must change nothing at all.
     """
     before = finding_keys(root)
-    # one overlapping rewrite lands per run: at most one run per client site in the busiest file
-    sites = max(data.count(b"create_engine(") + data.count(b"Redis") for data in snapshot(root).values())
     result = fix(root)
     created = {c.path for c in result.changes if c.created}
-    runs, previous = 1, result
-    while True:
-        for rel, data in snapshot(root).items():
-            ast.parse(data, filename=rel)
-        again = fix(root)
-        created |= {c.path for c in again.changes if c.created}
-        if not again.changes:
-            break
-        overlapped = any("overlaps" in s.reason for s in previous.skipped)
-        assert overlapped and runs <= sites + 1, (runs, sites, [c.path for c in again.changes])
-        previous, runs = again, runs + 1
+    for rel, data in snapshot(root).items():
+        ast.parse(data, filename=rel)
+    again = fix(root)
+    assert not again.changes, [(c.path, c.diff()) for c in again.changes]
     after = finding_keys(root)
     new = {key for key in after if key not in before}
     # a finding may move into the shared module the fix creates, never appear anew elsewhere
@@ -99,17 +88,27 @@ def test_crlf_and_bom_files_get_the_same_fix_as_plain_ones(tmp_path: Path) -> No
     assert got["app/orders.py"] == expected["app/orders.py"].replace(b"\n", b"\r\n")
 
 
-def test_a_latin1_file_is_refused_with_a_reason_and_left_alone(tmp_path: Path) -> None:
-    latin = b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + USERS.encode()
-    root = write(tmp_path, {"app/users.py": latin, "app/orders.py": ORDERS})
-    before = snapshot(root)
-    result = fix(root)
-    reasons = [s.reason for s in result.skipped if s.path == "app/users.py"]
-    assert any("cannot read" in r and "utf-8" in r for r in reasons), reasons
-    assert snapshot(root)["app/users.py"] == before["app/users.py"]
-    for rel, data in snapshot(root).items():
-        ast.parse(data, filename=rel)
+def test_a_latin1_file_gets_the_same_fix_written_back_in_latin1(tmp_path: Path) -> None:
+    """PEP 263: the declared encoding is read and written back; only the fix's lines change."""
+    header = b"# -*- coding: latin-1 -*-\n# caf\xe9\n"
+    plain = write(tmp_path / "plain", {"app/users.py": USERS, "app/orders.py": ORDERS})
+    latin = write(tmp_path / "latin", {"app/users.py": header + USERS.encode(), "app/orders.py": ORDERS})
+    assert [a.rule for a in assert_sound_fix(plain).applied] == ["SA101"]
+    assert [a.rule for a in assert_sound_fix(latin).applied] == ["SA101"]
+    assert snapshot(latin)["app/users.py"] == header + snapshot(plain)["app/users.py"]
+    assert snapshot(latin)["app/orders.py"] == snapshot(plain)["app/orders.py"]
 
+
+def test_a_file_whose_declared_encoding_cannot_be_read_is_left_alone(tmp_path: Path) -> None:
+    bad = b"# -*- coding: latin-1 -*-\n" + USERS.encode()
+    undecodable = b"# caf\xe9 (not utf-8, nothing declared)\n" + USERS.encode()
+    for name, data in (("unknown", bad.replace(b"latin-1", b"no-such-codec")), ("undecodable", undecodable)):
+        root = write(tmp_path / name, {"app/users.py": data, "app/orders.py": ORDERS})
+        result = fix(root)
+        (diag,) = [d for d in result.scan.diagnostics if d.path == "app/users.py"]
+        assert diag.kind == "parse-error" and "encoding" in diag.message, diag
+        assert "app/users.py" not in {c.path for c in result.changes}
+        assert snapshot(root)["app/users.py"] == data
 
 def test_a_latin1_declaration_on_ascii_text_is_kept_by_the_fix(tmp_path: Path) -> None:
     root = write(tmp_path, {"app/users.py": "# -*- coding: latin-1 -*-\n" + USERS, "app/orders.py": ORDERS})

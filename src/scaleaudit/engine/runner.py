@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from fnmatch import fnmatch
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scaleaudit.config import ConfigError, Settings
-from scaleaudit.discovery import SourceFile, discover
+from scaleaudit.discovery import SourceFile, classify, discover
 from scaleaudit.engine.cache import Cache, content_hash
 from scaleaudit.engine.frontends import analyze_bytes
 from scaleaudit.engine.job import Job
@@ -205,8 +205,14 @@ def scan_files(
     shard: tuple[int, int] | None = None,
     job: Job | None = None,
     want_facts: bool = True,
+    overlay: Mapping[str, bytes] | None = None,
 ) -> FilePhase:
-    """Discovery, cache, analysis — and the cached project phase when nothing changed."""
+    """Discovery, cache, analysis — and the cached project phase when nothing changed.
+
+    `overlay` (rel path -> content) scans those files as if they held it,
+    created ones included: `fix` re-scans its own unwritten result with it.
+    Overlaid files are neither looked up in nor stored to the cache.
+    """
     job = job or Job.from_settings(settings)
     found = discover(
         paths,
@@ -216,7 +222,8 @@ def scan_files(
         respect_gitignore=settings.respect_gitignore,
         max_file_bytes=settings.max_file_bytes,
     )
-    files = shard_files(found.files, shard)
+    overlay = overlay or {}
+    files = shard_files(with_overlay(found.files, settings.root, overlay), shard)
     cache_dir = settings.root / settings.cache_dir if use_cache else None
     cache = Cache.open(cache_dir, job.digest)
     # Facts are most of a cached entry; read them only if the join must be redone.
@@ -224,12 +231,17 @@ def scan_files(
     results: dict[str, FileResult] = {}
     todo: list[SourceFile] = []
     for source in files:
-        hit = cache.lookup(source, facts=not lazy)
+        hit = None if source.rel in overlay else cache.lookup(source, facts=not lazy)
         if hit is None:
             todo.append(source)
         else:
             results[source.rel] = hit
     shas = {rel: cache.sha(rel) for rel in results}
+    for overlaid in [f for f in todo if f.rel in overlay]:
+        todo.remove(overlaid)
+        data = overlay[overlaid.rel]
+        results[overlaid.rel] = analyze_bytes(overlaid.rel, data, overlaid.language, job)
+        shas[overlaid.rel] = content_hash(data)
     for source, result, sha in analyse_files(todo, job, settings.jobs, progress):
         results[source.rel] = result
         shas[source.rel] = sha
@@ -256,6 +268,17 @@ def scan_files(
     return FilePhase(ordered, list(found.skipped), job, project)
 
 
+def with_overlay(files: Sequence[SourceFile], root: Path, overlay: Mapping[str, bytes]) -> list[SourceFile]:
+    """The discovered files plus the overlay's files that do not exist yet, in path order."""
+    known = {f.rel for f in files}
+    extra = [
+        SourceFile(root / rel, rel, language, len(data), 0)
+        for rel, data in overlay.items()
+        if rel not in known and (language := classify(rel.rsplit("/", 1)[-1])) is not None
+    ]
+    return sorted([*files, *extra], key=lambda f: f.rel) if extra else list(files)
+
+
 def _decode_findings(raw: list[dict[str, Any]] | None) -> list[Finding] | None:
     """Cached project findings, or None when absent or damaged (then the join is redone)."""
     if raw is None:
@@ -274,12 +297,12 @@ def run_scan(
     progress: Progress | None = None,
     shard: tuple[int, int] | None = None,
     want_facts: bool = True,
+    overlay: Mapping[str, bytes] | None = None,
 ) -> ScanResult:
     job = Job.from_settings(settings)
     selection = Selection.resolve(job.book, settings.select, settings.ignore)
-    phase = scan_files(
-        paths, settings, use_cache=use_cache, progress=progress, shard=shard, job=job, want_facts=want_facts
-    )
+    phase = scan_files(paths, settings, use_cache=use_cache, progress=progress, shard=shard, job=job,
+                       want_facts=want_facts, overlay=overlay)
     if shard is not None:
         # A shard cannot join facts it does not have: `merge` runs the project phase.
         return finalise(settings.root, phase.results, phase.skipped, phase.job, settings, selection, project=[])

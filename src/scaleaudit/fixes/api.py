@@ -11,8 +11,8 @@ per-file steps never raise: a file that cannot be written becomes a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scaleaudit.capacity import pool_plan
@@ -32,11 +32,13 @@ from scaleaudit.fixes.base import (
 )
 from scaleaudit.fixes.pysource import tidy
 from scaleaudit.fixes.writer import (
+    SourceText,
     StaleFileError,
     TextEdit,
     apply_edits,
     commit,
     digest,
+    encode,
     finish,
     git_dirty,
     register_finisher,
@@ -69,6 +71,29 @@ def fixers() -> list[Fixer]:
     return [fixer for _, _, fixer in sorted(found, key=lambda item: (item[0], item[1]))]
 
 
+# Two rewrites that touch one region of a file cannot both be accepted against the
+# text as scanned (merging them is how fixers produce broken code). The one refused
+# is retried against the result of the others — rescanned in memory, never written
+# in between — so one `fix` run reaches the fixed point and a second run is a no-op.
+# Ruff loops the same way (up to 100 times); here a few rounds cover a client
+# assigned several times in one module.
+MAX_ROUNDS = 8
+
+
+@dataclass
+class _Round:
+    """One propose-and-settle pass over a scan (the first of the files on disk, later
+    ones of the previous rounds' unwritten result)."""
+
+    scan: ScanResult
+    ctx: FixContext
+    accepted: list[Proposal]
+    skipped: list[Skipped]
+    texts: dict[str, str]
+    failures: list[FileFailure]
+    clashes: list[Skipped]  # refused only because they overlapped an accepted proposal
+
+
 def run_fix(
     paths: Sequence[Path],
     settings: Settings,
@@ -81,7 +106,59 @@ def run_fix(
     use_cache: bool = True,
 ) -> FixResult:
     scan = run_scan(paths, settings, use_cache=use_cache)
-    ctx, not_allowed = _context(scan, settings, select, ignore, unsafe)
+    wanted = _Wanted(settings, select, ignore, unsafe)
+    state = _propose(scan, wanted, {})
+    originals = dict(state.ctx.sources_read())
+    texts, accepted, failures = dict(state.texts), list(state.accepted), list(state.failures)
+    carried: list[Skipped] = []  # an earlier round's refusal, unless a later round applied that rule there
+    for _ in range(MAX_ROUNDS - 1):
+        if not (state.clashes and state.accepted):
+            break
+        overlay = {rel: encode(originals[rel], text) for rel, text in texts.items()}
+        rescan = run_scan(paths, settings, use_cache=use_cache, overlay=overlay)
+        pending = {rel: replace(originals[rel], text=text, _line_starts=[]) for rel, text in texts.items()}
+        previous, state = state, _propose(rescan, wanted, pending)
+        retried = {(p.rule, p.path) for p in state.accepted}
+        carried = [s for s in [*carried, *previous.clashes] if (s.rule, s.path) not in retried]
+        for rel, source in state.ctx.sources_read().items():
+            originals.setdefault(rel, source)
+        texts.update(state.texts)
+        accepted += state.accepted
+        failures += state.failures
+    changes = tuple(
+        FileChange(rel, originals[rel].text, text, created=not originals[rel].exists)
+        for rel, text in sorted(texts.items())
+        if text != originals[rel].text or not originals[rel].exists
+    )
+    warnings: list[str] = []
+    written = False
+    if write and changes:
+        dirty = git_dirty(state.ctx.root)
+        if dirty:
+            message = f"the git work tree has uncommitted changes ({len(dirty)} file(s), e.g. {dirty[0]})"
+            if require_clean:
+                failures.append(FileFailure(".", f"refused: {message} and --require-clean was given"))
+                return _result(scan, state, carried, changes, accepted, failures, warnings, False)
+            warnings.append(f"{message}; review the fix with `git diff`")
+        failures += _write(originals, changes)
+        written = True
+    return _result(scan, state, carried, changes, accepted, failures, warnings, written)
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """Which fixes the user asked for: the same in every round."""
+
+    settings: Settings
+    select: Sequence[str] | None
+    ignore: Sequence[str] | None
+    unsafe: bool
+
+
+def _propose(scan: ScanResult, wanted: _Wanted, pending: dict[str, SourceText]) -> _Round:
+    """Every fixer proposes against `scan` (files in `pending` read as their unwritten text)."""
+    ctx, not_allowed = _context(scan, wanted)
+    ctx.seed(pending)
     proposals: list[Proposal] = []
     skipped: list[Skipped] = list(not_allowed)
     for fixer in fixers():
@@ -90,35 +167,12 @@ def run_fix(
                 proposals.append(item)
             else:
                 skipped.append(item)
-    accepted, refused, texts, failures = _settle(ctx, proposals)
-    skipped += refused
-    changes = tuple(
-        FileChange(rel, ctx.source(rel).text, text, created=not ctx.source(rel).exists)
-        for rel, text in sorted(texts.items())
-        if text != ctx.source(rel).text or not ctx.source(rel).exists
-    )
-    warnings: list[str] = []
-    written = False
-    if write and changes:
-        dirty = git_dirty(ctx.root)
-        if dirty:
-            message = f"the git work tree has uncommitted changes ({len(dirty)} file(s), e.g. {dirty[0]})"
-            if require_clean:
-                failures.append(FileFailure(".", f"refused: {message} and --require-clean was given"))
-                return _result(scan, changes, accepted, skipped, failures, warnings, False, ctx)
-            warnings.append(f"{message}; review the fix with `git diff`")
-        failures += _write(ctx, changes)
-        written = True
-    return _result(scan, changes, accepted, skipped, failures, warnings, written, ctx)
+    accepted, refused, clashes, texts, failures = _settle(ctx, proposals)
+    return _Round(scan, ctx, accepted, skipped + refused + clashes, texts, failures, clashes)
 
 
-def _context(
-    scan: ScanResult,
-    settings: Settings,
-    select: Sequence[str] | None,
-    ignore: Sequence[str] | None,
-    unsafe: bool,
-) -> tuple[FixContext, list[Skipped]]:
+def _context(scan: ScanResult, wanted: _Wanted) -> tuple[FixContext, list[Skipped]]:
+    settings, select, ignore, unsafe = wanted.settings, wanted.select, wanted.ignore, wanted.unsafe
     job = Job.from_settings(settings)
     book = job.book
     chosen = Selection.resolve(book, tuple(select or settings.select), tuple(ignore or settings.ignore)).enabled
@@ -146,15 +200,19 @@ def _context(
 
 def _settle(
     ctx: FixContext, proposals: list[Proposal]
-) -> tuple[list[Proposal], list[Skipped], dict[str, str], list[FileFailure]]:
-    """Accept proposals in priority order; refuse collisions and re-parse failures whole."""
+) -> tuple[list[Proposal], list[Skipped], list[Skipped], dict[str, str], list[FileFailure]]:
+    """Accept proposals in priority order; refuse collisions and re-parse failures whole.
+
+    Returns (accepted, refused as not re-parsing, refused as overlapping, texts, failures).
+    """
     accepted: list[Proposal] = []
     refused: list[Skipped] = []
+    clashes: list[Skipped] = []
     kept: dict[str, list[TextEdit]] = {}
     for proposal in proposals:
         reason = _clash(proposal, kept)
         if reason:
-            refused.append(Skipped(proposal.rule, proposal.path, proposal.line, reason))
+            clashes.append(Skipped(proposal.rule, proposal.path, proposal.line, reason))
             continue
         accepted.append(proposal)
         for rel, edits in proposal.edits.items():
@@ -164,9 +222,9 @@ def _settle(
         texts = {
             rel: finish(rel, ctx.source(rel).text, apply_edits(ctx.source(rel), edits)) for rel, edits in kept.items()
         }
-        broken = {rel: err for rel, text in texts.items() if (err := validate(rel, text))}
+        broken = {rel: err for rel, text in texts.items() if (err := _unwritable(ctx.source(rel), text))}
         if not broken:
-            return accepted, refused, texts, failures
+            return accepted, refused, clashes, texts, failures
         for rel, err in broken.items():
             failures.append(FileFailure(rel, err))
         for proposal in [p for p in accepted if set(p.edits) & set(broken)]:
@@ -178,9 +236,14 @@ def _settle(
                 kept.setdefault(rel, []).extend(edits)
 
 
-def _combined(ctx: FixContext, rel: str, edits: list[TextEdit]) -> str:
-    source = ctx.source(rel)
-    return finish(rel, source.text, apply_edits(source, edits))
+def _unwritable(source: SourceText, text: str) -> str:
+    """Why `text` must not be written over `source`: it does not re-parse, or holds a
+    character the file's declared encoding (PEP 263) cannot store."""
+    try:
+        encode(source, text)
+    except UnicodeEncodeError as exc:
+        return f"the fix needs {text[exc.start : exc.end]!r}, which {source.encoding} cannot encode"
+    return validate(source.rel, text) or ""
 
 
 def _clash(proposal: Proposal, kept: dict[str, list[TextEdit]]) -> str:
@@ -192,11 +255,11 @@ def _clash(proposal: Proposal, kept: dict[str, list[TextEdit]]) -> str:
     return ""
 
 
-def _write(ctx: FixContext, changes: Sequence[FileChange]) -> list[FileFailure]:
+def _write(originals: Mapping[str, SourceText], changes: Sequence[FileChange]) -> list[FileFailure]:
     """Check every file first, then write: one stale file must not leave half a fix on disk."""
     stale: list[FileFailure] = []
     for change in changes:
-        source = ctx.source(change.path)
+        source = originals[change.path]
         path = source.path
         if path.is_symlink():
             # os.replace would turn the link into a regular file, and its target may be
@@ -212,7 +275,7 @@ def _write(ctx: FixContext, changes: Sequence[FileChange]) -> list[FileFailure]:
     failures: list[FileFailure] = []
     for change in sorted(changes, key=lambda c: not c.created):  # new shared modules first
         try:
-            commit(ctx.source(change.path), change.after)
+            commit(originals[change.path], change.after)
         except (StaleFileError, OSError) as exc:
             failures.append(FileFailure(change.path, str(exc)))
     return failures
@@ -220,23 +283,30 @@ def _write(ctx: FixContext, changes: Sequence[FileChange]) -> list[FileFailure]:
 
 def _result(
     scan: ScanResult,
+    last: _Round,
+    carried: list[Skipped],
     changes: tuple[FileChange, ...],
     accepted: list[Proposal],
-    skipped: list[Skipped],
     failures: list[FileFailure],
     warnings: list[str],
     written: bool,
-    ctx: FixContext,
 ) -> FixResult:
+    """What was applied (every round) and what remains: the last round's scan is of the
+    fixed text, so its findings that round did not resolve are exactly what is left."""
     failed = {f.path for f in failures}
     refused_all = any(f.path == "." for f in failures)
     ok = [] if refused_all else [p for p in accepted if not (written and set(p.edits) & failed)]
-    resolved = {k for p in ok for k in p.resolves}
+    if refused_all or (written and failed):
+        # what is on disk is the original tree plus what did get written: judge against the
+        # scan of the originals (a later round's keys may not match it: rare, and only a summary)
+        last = replace(last, scan=scan, accepted=ok)
+    resolved = {k for p in last.accepted for k in p.resolves}
+    skipped = [*last.skipped, *carried]
     handled = resolved | {(s.rule, s.path, s.line) for s in skipped}
     leftover = [
         Skipped(f.rule, f.path, f.line, "no automatic fix applies here")
-        for f in scan.findings
-        if f.rule in ctx.enabled and key_of(f) not in handled
+        for f in last.scan.findings
+        if f.rule in last.ctx.enabled and key_of(f) not in handled
     ]
     return FixResult(
         scan=scan,
@@ -246,5 +316,5 @@ def _result(
         failures=tuple(failures),
         warnings=tuple(warnings),
         written=written,
-        remaining=tuple(f for f in scan.findings if key_of(f) not in resolved),
+        remaining=tuple(f for f in last.scan.findings if key_of(f) not in resolved),
     )

@@ -100,6 +100,13 @@ class FixContext:
     _sources: dict[str, SourceText] = field(default_factory=dict)
     parsed: dict[str, Any] = field(default_factory=dict)  # rel -> PyFile or the parse error (pysource.load)
 
+    def seed(self, pending: Mapping[str, SourceText]) -> None:
+        """Read these files as their unwritten text from an earlier round (see fixes.api)."""
+        self._sources.update(pending)
+
+    def sources_read(self) -> Mapping[str, SourceText]:
+        return self._sources
+
     def findings(self, *rules: str) -> list[Finding]:
         return [f for f in self.scan.findings if f.rule in rules and f.rule in self.enabled]
 

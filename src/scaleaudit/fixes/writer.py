@@ -18,12 +18,15 @@ Fixers never touch the disk. They read a `SourceText`, propose `TextEdit`s
 from __future__ import annotations
 
 import ast
+import codecs
 import difflib
 import hashlib
+import io
 import os
 import stat
 import subprocess
 import tempfile
+import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,17 +80,20 @@ class SourceText:
     bom: bool = False
     sha: str = ""  # hash of the bytes read; "" for a file that does not exist yet
     exists: bool = True
+    encoding: str = "utf-8"  # a Python file's PEP 263 declaration, written back in the same one
     _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def read(cls, path: Path, rel: str) -> SourceText:
+        """Raises UnicodeDecodeError (or LookupError, SyntaxError for a bad declaration)."""
         data = path.read_bytes()
-        text = data.decode("utf-8")
+        encoding = declared_encoding(data) if rel.endswith((".py", ".pyi")) else "utf-8"
+        text = data.decode(encoding)
         bom = text.startswith(BOM)
         if bom:
             text = text[1:]
         newline = "\r\n" if "\r\n" in text and text.count("\r\n") * 2 >= text.count("\n") else "\n"
-        return cls(path, rel, text, newline, bom, digest(data), True)
+        return cls(path, rel, text, newline, bom, digest(data), True, encoding)
 
     @classmethod
     def new(cls, path: Path, rel: str) -> SourceText:
@@ -234,8 +240,18 @@ def validate(rel: str, text: str) -> str | None:
 # --- writing ------------------------------------------------------------------
 
 
+def declared_encoding(data: bytes) -> str:
+    """The codec a Python file declares (`# -*- coding: latin-1 -*-`), utf-8 when none.
+
+    `utf-8-sig` comes back as utf-8: the BOM is kept apart (SourceText.bom)."""
+    name, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    name = codecs.lookup(name).name
+    return "utf-8" if name in ("utf-8", "utf-8-sig") else name
+
+
 def encode(source: SourceText, text: str) -> bytes:
-    return ((BOM if source.bom else "") + text).encode("utf-8")
+    """Raises UnicodeEncodeError when a fix put in a character the file's encoding lacks."""
+    return ((BOM if source.bom else "") + text).encode(source.encoding)
 
 
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
