@@ -71,6 +71,19 @@ def test_mode_is_kept_and_no_temp_file_is_left(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.py"]
 
 
+def test_a_killed_runs_old_temp_file_is_swept_by_the_next_write(tmp_path: Path) -> None:
+    src = _source(tmp_path, b"x = 1\n", "run.py")
+    old, young, other = tmp_path / ".run.py.k1ll3d.tmp", tmp_path / ".run.py.r8nn1n.tmp", tmp_path / ".db.py.k1.tmp"
+    for leftover in (old, young, other):
+        leftover.write_bytes(b"x = ")
+    hour_ago = src.path.stat().st_mtime - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    os.utime(other, (hour_ago, hour_ago))
+    writer.commit(src, "x = 2\n")
+    # the stale one of this file goes; a recent one may be another run's, another file's is not ours
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".db.py.k1.tmp", ".run.py.r8nn1n.tmp", "run.py"]
+
+
 def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
     src = _source(tmp_path, b"x = 1\n")
     src.path.write_bytes(b"x = 'edited by a human'\n")

@@ -20,12 +20,14 @@ from __future__ import annotations
 import ast
 import codecs
 import difflib
+import glob
 import hashlib
 import io
 import os
 import stat
 import subprocess
 import tempfile
+import time
 import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -254,9 +256,29 @@ def encode(source: SourceText, text: str) -> bytes:
     return ((BOM if source.bom else "") + text).encode(source.encoding)
 
 
+# A run killed between writing its temp file and renaming it leaves the temp file;
+# the next write of that file sweeps it. Younger ones may belong to a run in progress.
+STALE_TEMP_S = 600
+
+
+def sweep_temps(path: Path, now: float | None = None) -> list[Path]:
+    """Remove `.name.*.tmp` left beside `path` by a killed run (older than STALE_TEMP_S)."""
+    cutoff = (time.time() if now is None else now) - STALE_TEMP_S
+    removed = []
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if leftover.is_file() and not leftover.is_symlink() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+                removed.append(leftover)
+        except OSError:
+            continue  # not ours to fight over
+    return removed
+
+
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write via a temp file in the same directory and os.replace: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    sweep_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
