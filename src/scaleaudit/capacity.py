@@ -17,10 +17,11 @@ PostgreSQL's default `max_connections` of 100, 10 reserved, 2 instances
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from scaleaudit.config import Capacity
+from scaleaudit.model import Fact
 
 DEFAULT_MAX_CONNECTIONS = 100
 DEFAULT_WORKERS = 4
@@ -42,7 +43,36 @@ class PoolPlan:
     basis: str  # one sentence a user can check
 
 
-def pool_plan(capacity: Capacity | None = None) -> PoolPlan:
+def with_detected(configured: Capacity, facts: Iterable[Fact]) -> tuple[Capacity, str]:
+    """`configured`, with the workers and instances the project's own process configuration
+    declares (gunicorn.conf.py, uvicorn.run, Procfile, compose replicas, PM2: `process-model`
+    facts) filling what the configuration leaves unset — and where they came from.
+
+    A detected count only ever raises the default, never lowers it: a `uvicorn.run(app)`
+    dev entry point says one process, but sizing pools for one process when production
+    runs four is how a fleet overruns max_connections. Fewer processes than assumed only
+    leaves connections unused.
+    """
+    found: dict[str, tuple[int, str]] = {}
+    for fact in facts:
+        if fact.kind != "process-model":
+            continue
+        for key in ("workers", "instances"):
+            value = fact.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > found.get(key, (0, ""))[0]:
+                found[key] = (value, f"{value} {key} ({fact.get('source') or fact.location.path})")
+    changes: dict[str, int] = {}
+    notes: list[str] = []
+    for key, default in (("workers", DEFAULT_WORKERS), ("instances", DEFAULT_INSTANCES)):
+        value, note = found.get(key, (0, ""))
+        if getattr(configured, key) is None and value > default:
+            changes[key] = value
+            notes.append(note)
+    return (replace(configured, **changes) if changes else configured), ", ".join(notes)
+
+
+def pool_plan(capacity: Capacity | None = None, detected: str = "") -> PoolPlan:
+    """The pool sizes that fit `capacity`; `detected` names what the code declared (with_detected)."""
     cap = capacity or Capacity()
     max_connections = cap.max_connections or DEFAULT_MAX_CONNECTIONS
     workers = cap.workers or DEFAULT_WORKERS
@@ -55,6 +85,7 @@ def pool_plan(capacity: Capacity | None = None) -> PoolPlan:
     basis = (
         f"{instances} instance(s) × {workers} worker(s) sharing {usable} usable connections "
         f"(max_connections {max_connections} − {cap.reserved_connections} reserved)"
+        + (f"; the code declares {detected}" if detected else "")
     )
     return PoolPlan(
         processes=processes,

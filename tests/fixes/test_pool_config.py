@@ -72,3 +72,28 @@ def test_ignore_and_select(tmp_path: Path) -> None:
     assert_fixed(tmp_path, before, {"app/db.py": ENGINE.format("DATABASE_URL, pool_pre_ping=True")}, ignore=["SA103"])
     result = fix_tree(tmp_path, {}, select=["SA105"])
     assert not result.changes and not result.applied
+
+
+def test_workers_the_code_declares_shrink_the_pool_but_a_dev_entry_point_never_grows_it(tmp_path: Path) -> None:
+    """gunicorn.conf.py says 9 workers: 2 × 9 processes share 90 connections, 5 each (3 + 2).
+    A lone `uvicorn.run(app)` says 1 process; the default 4 is kept, not a pool four times larger."""
+    engine = {"app/db.py": ENGINE.format("DATABASE_URL")}
+    gunicorn = {**engine, "gunicorn.conf.py": "bind = '0.0.0.0:8000'\nworkers = 9\n"}
+    result = assert_fixed(
+        tmp_path / "gunicorn",
+        gunicorn,
+        {"app/db.py": ENGINE.format("DATABASE_URL, pool_size=3, max_overflow=2, pool_pre_ping=True")},
+    )
+    assert "2 instance(s) × 9 worker(s)" in result.applied[0].description
+    assert "the code declares 9 workers (gunicorn)" in result.applied[0].description
+    dev = {**engine, "app/main.py": "import uvicorn\nfrom fastapi import FastAPI\napp = FastAPI()\n"
+           "if __name__ == '__main__':\n    uvicorn.run(app)\n"}  # fmt: skip
+    default = ENGINE.format("DATABASE_URL, pool_size=7, max_overflow=4, pool_pre_ping=True")
+    assert_fixed(tmp_path / "dev", dev, {"app/db.py": default})
+    configured = Capacity(workers=2)  # what the user configures wins over what the code declares
+    assert_fixed(
+        tmp_path / "configured",
+        gunicorn,
+        {"app/db.py": ENGINE.format("DATABASE_URL, pool_size=14, max_overflow=8, pool_pre_ping=True")},
+        settings={"capacity": configured},
+    )

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from scaleaudit.capacity import pool_plan
+from scaleaudit.capacity import pool_plan, with_detected
 from scaleaudit.config import Settings
 from scaleaudit.engine.job import Job
 from scaleaudit.engine.runner import Selection, run_scan
@@ -190,7 +190,7 @@ def _context(scan: ScanResult, wanted: _Wanted) -> tuple[FixContext, list[Skippe
         settings=settings,
         scan=scan,
         book=book,
-        plan=pool_plan(settings.capacity),
+        plan=pool_plan(*with_detected(settings.capacity, scan.facts)),
         enabled=allowed,
         unsafe=unsafe,
         clients={**book.clients_by_qualname("python"), **extra},

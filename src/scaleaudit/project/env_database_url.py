@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scaleaudit.capacity import pool_plan
+from scaleaudit.capacity import pool_plan, with_detected
 from scaleaudit.model import Finding
 from scaleaudit.project import ProjectContext
 from scaleaudit.project.scaling_common import finding
@@ -35,7 +35,7 @@ def database_urls_without_pool(ctx: ProjectContext) -> Iterator[Finding]:
     names = prisma_url_vars(ctx)
     if names is None:
         return
-    plan = pool_plan(ctx.settings.capacity)
+    plan = pool_plan(*with_detected(ctx.settings.capacity, ctx.of_kind("process-model")))
     for fact in ctx.of_kind("database-url"):
         if fact.get("var") not in names or fact.get("scheme") not in SQL_SCHEMES or fact.get("has_pool_params"):
             continue
