@@ -1,0 +1,692 @@
+"""SA301 (unsafe): page an unbounded SQLAlchemy result in a FastAPI handler with `limit`/`offset`.
+
+FastAPI's standard way to page is a pair of query parameters with a default
+and a maximum, validated by `Query`; so
+
+    @router.get("/items")
+    def list_items(session: Session = Depends(get_session)):
+        return session.scalars(select(Item).order_by(Item.id)).all()
+
+becomes
+
+    @router.get("/items")
+    def list_items(
+        session: Session = Depends(get_session),
+        limit: int = Query(50, ge=1, le=200),
+        offset: int = Query(0, ge=0),
+    ):
+        return session.scalars(select(Item).order_by(Item.id).limit(limit).offset(offset)).all()
+
+(`limit: Annotated[int, Query(ge=1, le=200)] = 50` in a file that already
+writes FastAPI parameters with `Annotated`). The `.limit().offset()` goes on
+the statement handed to `execute`/`scalars`/`exec` — inline or a local
+variable bound only to `select(...)` chains — or, for the legacy
+`session.query(Model)...all()`, just before `.all()`.
+
+Unsafe: a client that read the whole list now gets the first 50 rows unless
+it asks for more pages. Left to a human, with the edit to make as the
+reason: handlers that already take a paging parameter under any usual name
+(`skip`, `offset`, `page`, `page_size`, `per_page`, `size`, `cursor`, ...),
+a statement already offset, a function that binds `limit`/`offset` itself,
+and everything SA301 reports outside FastAPI + SQLAlchemy (Django and DRF
+views, Flask, raw SQL, Prisma): each has its own paging idiom that changes
+what the template or the client receives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+
+from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
+from scaleaudit.fixes.pysource import (
+    PyFile,
+    add_to_from_import,
+    import_statement,
+    insert_import,
+    is_import_line,
+    load,
+    replace_node,
+)
+from scaleaudit.fixes.writer import line_edits
+from scaleaudit.model import Finding, Span
+from scaleaudit.python.imports import dotted
+from scaleaudit.python.orm import SA_EXECUTORS, SA_SELECTS
+from scaleaudit.python.orm import _links as chain_links  # the scan's own reading of a method chain
+
+PRIORITY = 70  # see scaleaudit.fixes.api; edits only handler signatures and statements
+
+# One page a client can render at once; small enough that the default request reads
+# little from a large table.
+DEFAULT_LIMIT = 50
+# What a client may ask for in one request (four default pages): bounded, so `?limit=`
+# cannot be used to read the whole table again.
+MAX_LIMIT = 200
+# A signature longer than this is written one parameter per line (black's default width).
+LINE_LENGTH = 88
+# Parameter names that already page a handler: adding `limit`/`offset` beside them
+# would give the endpoint two paging schemes.
+PAGING_NAMES = frozenset(
+    {"limit", "offset", "skip", "page", "page_size", "per_page", "size", "cursor", "start", "take", "first"}
+)
+_ROUTE_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "api_route"})
+_FASTAPI_APPS = frozenset({"fastapi.FastAPI", "fastapi.APIRouter", "fastapi.routing.APIRouter"})
+_OTHER_FRAMEWORKS = ("flask", "quart", "sanic", "django", "rest_framework", "litestar", "starlette")
+_BOUNDING = frozenset({"limit", "offset", "slice", "fetch"})
+_ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+
+
+def fix_pagination_fastapi(ctx: FixContext) -> Iterator[Proposal | Skipped]:
+    for finding in ctx.findings("SA301"):
+        yield _proposal(ctx, finding)
+
+
+def _skip(finding: Finding, reason: str) -> Skipped:
+    return Skipped("SA301", finding.path, finding.line, reason)
+
+
+def _proposal(ctx: FixContext, finding: Finding) -> Proposal | Skipped:
+    file = load(ctx, finding.path)
+    if isinstance(file, str):
+        return _skip(finding, file)
+    node = expression_at(file, finding.location.span)
+    function = enclosing_function(file.module, node) if node is not None else None
+    if node is None or function is None:
+        return _skip(finding, "the reported expression was not found again: page the query by hand")
+    if not _is_fastapi_route(file, function):
+        return _skip(finding, _elsewhere(file, finding, node))
+    taken = sorted(_param_names(function.params) & PAGING_NAMES)
+    if taken:
+        return _skip(
+            finding,
+            f"`{function.name.value}` already takes `{'`, `'.join(taken)}`: apply it to the query "
+            f"(`.limit(limit).offset(offset)` on the select, or `.offset(skip).limit(limit)`) — "
+            "no second set of paging parameters is added",
+        )
+    target = _paging_target(file, function, node)
+    if isinstance(target, str):
+        return _skip(finding, target)
+    clash = _local_names(function) & {"limit", "offset"}
+    if clash:
+        return _skip(finding, f"`{function.name.value}` binds `{'`, `'.join(sorted(clash))}` itself: page it by hand")
+    return _rewrite(file, finding, function, target)
+
+
+def _rewrite(file: PyFile, finding: Finding, function: cst.FunctionDef, target: _Target) -> Proposal | Skipped:
+    query = _local_for(file, "fastapi.Query", "Query")
+    if query is None:
+        return _skip(finding, "`Query` names something else in this module: add the limit/offset parameters by hand")
+    annotated = _annotated_name(file) if _uses_annotated_params(file) else None
+    params = _paging_params(query, annotated)
+    body_changed = function.deep_replace(target.old, target.new)
+    assert isinstance(body_changed, cst.FunctionDef)
+    column = file.positions[function].start.column
+    indent = file.module.default_indent
+    new_function = with_params(body_changed, params, indent=indent, line_length=LINE_LENGTH, column=column)
+    module = replace_node(file.module, function, new_function)
+    if query == "Query" and "Query" not in file.imports.bindings:
+        module = _import(module, "fastapi", "Query")
+    description = (
+        f"page `{function.name.value}` with `limit` (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) and `offset` "
+        "query parameters; clients that read the whole list now get the first page"
+    )
+    if not target.ordered:
+        description += " (the query has no order_by: add one so pages do not overlap)"
+    edits = line_edits(file.source, module.code, rule="SA301", description=description, group=f"SA301:{finding.path}")
+    return Proposal("SA301", finding.path, finding.line, description, {finding.path: tuple(edits)}, (key_of(finding),))
+
+
+# --- what to page -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    old: cst.CSTNode  # the statement (or legacy query) as written
+    new: cst.CSTNode  # the same with `.limit(limit).offset(offset)`
+    ordered: bool  # an order_by is visible: pages are stable
+
+
+def _paging_target(file: PyFile, function: cst.FunctionDef, node: cst.CSTNode) -> _Target | str:
+    """(node to replace, its replacement) — or why there is none."""
+    chain = _executed_chain(function, node)
+    if isinstance(chain, str):
+        return chain
+    links, base = chain
+    for index, (name, call) in enumerate(links):
+        if name in SA_EXECUTORS and call.args:
+            return _page_statement(file, function, call.args[0].value)
+        if name == "query" and call.args:
+            return _page_legacy(links[index + 1 :])
+    if isinstance(base, cst.Call) and (file.imports.resolve(base.func) or "") in SA_SELECTS:
+        return "the select is not executed here: page it where it is executed"
+    return "not a SQLAlchemy select or session.query executed in this handler: page it by hand with `.limit()`"
+
+
+def _executed_chain(
+    function: cst.FunctionDef, node: cst.CSTNode, depth: int = 0
+) -> tuple[list[tuple[str, cst.Call]], cst.BaseExpression] | str:
+    """The method chain that fetches the rows, following one local variable at a time."""
+    if not isinstance(node, cst.BaseExpression):
+        return "the reported node is not an expression"
+    node = _unwrap_list(node)
+    links, base = method_chain(node)
+    if isinstance(base, cst.Name) and not links_have_executor(links) and depth < 3:
+        value = _single_assignment(function, base.value)
+        if value is None:
+            return f"`{base.value}` is bound more than once or not by a plain assignment: page its query by hand"
+        inner = _executed_chain(function, value, depth + 1)
+        if isinstance(inner, str):
+            return inner
+        return [*inner[0], *links], inner[1]
+    return links, base
+
+
+def links_have_executor(links: Sequence[tuple[str, cst.Call]]) -> bool:
+    return any((name in SA_EXECUTORS or name == "query") and call.args for name, call in links)
+
+
+def _page_statement(file: PyFile, function: cst.FunctionDef, statement: cst.BaseExpression) -> _Target | str:
+    chains: list[list[tuple[str, cst.Call]]] = []
+    if isinstance(statement, cst.Name):
+        values = _assignments(function, statement.value)
+        if values is None or not values:
+            return f"`{statement.value}` is not a local bound only by assignments: add `.limit(...)` to its select"
+        for value in values:
+            links, base = method_chain(value)
+            if not (_is_select(file, base) or (isinstance(base, cst.Name) and base.value == statement.value)):
+                return f"`{statement.value}` is not always a `select(...)`: add `.limit(...)` to it by hand"
+            chains.append(links)
+    else:
+        links, base = method_chain(statement)
+        if not _is_select(file, base):
+            return "the executed statement is not a `select(...)` chain: add `.limit(...)` to it by hand"
+        chains.append(links)
+    bounding = {name for links in chains for name, _ in links} & _BOUNDING
+    if bounding:
+        return f"the select already calls `.{sorted(bounding)[0]}()`: add the missing `.limit(...)` by hand"
+    ordered = any(name == "order_by" for links in chains for name, _ in links)
+    return _Target(statement, _limited(statement), ordered)
+
+
+def _page_legacy(links: Sequence[tuple[str, cst.Call]]) -> _Target | str:
+    names = [name for name, _ in links]
+    if set(names) & _BOUNDING:
+        return "the query already calls `.offset()`/`.slice()`: add the missing `.limit(...)` by hand"
+    if not names or names[-1] != "all":
+        return "the query is not fetched with `.all()` in this chain: add `.limit(...)` to it by hand"
+    fetch = links[-1][1]
+    assert isinstance(fetch.func, cst.Attribute)
+    receiver = fetch.func.value
+    return _Target(receiver, _limited(receiver), "order_by" in names)
+
+
+def _limited(statement: cst.BaseExpression) -> cst.BaseExpression:
+    """`statement.limit(limit).offset(offset)`."""
+    limited = cst.Call(func=cst.Attribute(value=statement, attr=cst.Name("limit")), args=[cst.Arg(cst.Name("limit"))])
+    return cst.Call(func=cst.Attribute(value=limited, attr=cst.Name("offset")), args=[cst.Arg(cst.Name("offset"))])
+
+
+def _is_select(file: PyFile, base: cst.BaseExpression) -> bool:
+    return isinstance(base, cst.Call) and (file.imports.resolve(base.func) or "") in SA_SELECTS
+
+
+def method_chain(node: cst.BaseExpression) -> tuple[list[tuple[str, cst.Call]], cst.BaseExpression]:
+    """`a.b(x).c(y)` -> ([("b", call), ("c", call)], a); awaits and subscripts are looked through."""
+    links, base, _ = chain_links(node)
+    return links, base
+
+
+def _unwrap_list(node: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(node, cst.Call) and dotted(node.func) == "list" and len(node.args) == 1:
+        return node.args[0].value
+    return node
+
+
+# --- local bindings -------------------------------------------------------------
+
+
+class _Bindings(cst.CSTVisitor):
+    """Assignments in one function body (nested functions and classes are other scopes)."""
+
+    def __init__(self, root: cst.FunctionDef) -> None:
+        super().__init__()
+        self.root = root
+        self.plain: dict[str, list[cst.BaseExpression]] = {}
+        self.other: set[str] = set()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        if node is not self.root:
+            self.other.add(node.name.value)
+            return False
+        return True
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        self.other.add(node.name.value)
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_Param(self, node: cst.Param) -> bool:
+        self.other.add(node.name.value)
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.plain.setdefault(node.targets[0].target.value, []).append(node.value)
+        else:
+            for target in node.targets:
+                self.other |= _names_in(target.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if isinstance(node.target, cst.Name) and node.value is not None:
+            self.plain.setdefault(node.target.value, []).append(node.value)
+        else:
+            self.other |= _names_in(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self.other |= _names_in(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.other |= _names_in(node.target)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.other |= _names_in(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self.other |= _names_in(node.name)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.other |= _names_in(node.target)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.other |= {n.name.value for n in node.names}
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        self.other |= {n.name.value for n in node.names}
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    if isinstance(node, cst.Name):
+        return {node.value}
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return {n for e in node.elements for n in _names_in(e.value)}
+    if isinstance(node, cst.StarredElement):
+        return _names_in(node.value)
+    return set()
+
+
+def _bindings(function: cst.FunctionDef) -> _Bindings:
+    found = _Bindings(function)
+    function.visit(found)
+    return found
+
+
+def _assignments(function: cst.FunctionDef, name: str) -> list[cst.BaseExpression] | None:
+    """Every value `name` is assigned in the function, or None if any other statement binds it."""
+    found = _bindings(function)
+    return None if name in found.other else found.plain.get(name, [])
+
+
+def _single_assignment(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
+    values = _assignments(function, name)
+    return values[0] if values is not None and len(values) == 1 else None
+
+
+def _local_names(function: cst.FunctionDef) -> set[str]:
+    found = _bindings(function)
+    return (set(found.plain) | found.other) - _param_names(function.params)
+
+
+def _param_names(params: cst.Parameters) -> set[str]:
+    out = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for extra in (params.star_arg, params.star_kwarg):
+        if isinstance(extra, cst.Param):
+            out.add(extra.name.value)
+    return out
+
+
+# --- FastAPI --------------------------------------------------------------------
+
+
+def _is_fastapi_route(file: PyFile, function: cst.FunctionDef) -> bool:
+    """A route decorator (`@router.get(...)`) on an app or router that is FastAPI's.
+
+    The router is FastAPI's when this module builds it from `fastapi.APIRouter`/`FastAPI`,
+    or when it comes from elsewhere and the module imports FastAPI and no other web framework.
+    """
+    apps = _module_apps(file)
+    bound = {name for name, _ in apps.items()}
+    fastapi_only = any(q.startswith("fastapi") for q in file.imports.bindings.values()) and not any(
+        q.split(".")[0] in _OTHER_FRAMEWORKS for q in file.imports.bindings.values()
+    )
+    for decorator in function.decorators:
+        call = decorator.decorator
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            continue
+        if call.func.attr.value not in _ROUTE_METHODS:
+            continue
+        owner = dotted(call.func.value) or ""
+        if apps.get(owner) or (owner not in bound and fastapi_only):
+            return True
+    return False
+
+
+def _module_apps(file: PyFile) -> dict[str, bool]:
+    """Module-level names bound to a call: name -> is it a FastAPI app or router."""
+    out: dict[str, bool] = {}
+    for stmt in file.module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            targets = small.targets if isinstance(small, cst.Assign) else ()
+            if not (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call)):
+                continue
+            resolved = file.imports.resolve(small.value.func) or ""
+            for target in targets:
+                if isinstance(target.target, cst.Name):
+                    out[target.target.value] = resolved in _FASTAPI_APPS
+    return out
+
+
+def _local_for(file: PyFile, qualname: str, default: str) -> str | None:
+    """The name this module uses for `qualname`, `default` when it is free, None when taken."""
+    for local, bound in file.imports.bindings.items():
+        if bound == qualname:
+            return local
+    taken = default in file.imports.bindings or file.top_level_bindings(default) > 0
+    return None if taken else default
+
+
+def _annotated_name(file: PyFile) -> str | None:
+    return next((local for local, q in file.imports.bindings.items() if q in _ANNOTATED), None)
+
+
+class _AnnotatedParams(cst.CSTVisitor):
+    def __init__(self, file: PyFile, annotated: str) -> None:
+        super().__init__()
+        self.file, self.annotated, self.found = file, annotated, False
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if dotted(node.value) != self.annotated:
+            return
+        for element in node.slice:
+            value = element.slice.value if isinstance(element.slice, cst.Index) else None
+            if isinstance(value, cst.Call) and (self.file.imports.resolve(value.func) or "").startswith("fastapi."):
+                self.found = True
+
+
+def _uses_annotated_params(file: PyFile) -> bool:
+    """Does this module write FastAPI parameters as `Annotated[T, Query(...)]`? Then so do we."""
+    annotated = _annotated_name(file)
+    if annotated is None:
+        return False
+    visitor = _AnnotatedParams(file, annotated)
+    file.module.visit(visitor)
+    return visitor.found
+
+
+def _paging_params(query: str, annotated: str | None) -> list[cst.Param]:
+    if annotated:
+        codes = [
+            ("limit", f"{annotated}[int, {query}(ge=1, le={MAX_LIMIT})]", str(DEFAULT_LIMIT)),
+            ("offset", f"{annotated}[int, {query}(ge=0)]", "0"),
+        ]
+    else:
+        codes = [
+            ("limit", "int", f"{query}({DEFAULT_LIMIT}, ge=1, le={MAX_LIMIT})"),
+            ("offset", "int", f"{query}(0, ge=0)"),
+        ]
+    space = cst.SimpleWhitespace(" ")
+    return [
+        cst.Param(
+            name=cst.Name(name),
+            annotation=cst.Annotation(cst.parse_expression(annotation)),
+            default=cst.parse_expression(default),
+            equal=cst.AssignEqual(whitespace_before=space, whitespace_after=space),
+        )
+        for name, annotation, default in codes
+    ]
+
+
+def _import(module: cst.Module, source: str, name: str) -> cst.Module:
+    merged = add_to_from_import(module, source, name, "")
+    if merged is not None:
+        return merged
+    first_code = next((i for i, s in enumerate(module.body) if not is_import_line(s)), len(module.body))
+    return insert_import(module, import_statement(source, name), first_code, source)
+
+
+def _elsewhere(file: PyFile, finding: Finding, node: cst.CSTNode) -> str:
+    """The edit to make by hand outside FastAPI (the reason of the Skipped)."""
+    code = " ".join(file.code(node).split())
+    if len(code) > 60:
+        code = code[:57] + "..."
+    what = finding.anchor
+    frameworks = {q.split(".")[0] for q in file.imports.bindings.values()}
+    if what.startswith("raw SQL"):
+        return (
+            "not a FastAPI handler: add `LIMIT %s OFFSET %s` to the SQL and pass a page size "
+            f"(default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) and an offset read from the request"
+        )
+    if what.startswith("prisma"):
+        return (
+            f"not a FastAPI handler: pass `take={DEFAULT_LIMIT}, skip=<offset>` to find_many() "
+            f"(take at most {MAX_LIMIT})"
+        )
+    if "rest_framework" in frameworks:
+        return (
+            f"not a FastAPI handler: page it with DRF — `paginator = PageNumberPagination(); "
+            f"page = paginator.paginate_queryset({code}, request)`, serialize `page` and return "
+            "`paginator.get_paginated_response(data)` (clients then get {count, next, previous, results})"
+        )
+    if "django" in frameworks:
+        return (
+            f"not a FastAPI handler: page it with "
+            f"`Paginator({code}, {DEFAULT_LIMIT}).get_page(request.GET.get('page'))` "
+            "and render the page (the template loops over the page and links to the next one)"
+        )
+    if "flask" in frameworks or "flask_sqlalchemy" in frameworks:
+        return (
+            f"not a FastAPI handler: page it with Flask-SQLAlchemy's `.paginate(per_page={DEFAULT_LIMIT}, "
+            f"max_per_page={MAX_LIMIT})` (or `db.paginate(select(...))`) instead of `.all()` on `{code}`"
+        )
+    return f"not a FastAPI handler: add `.limit(...)` (and an offset from the request) to the query of `{code}`"
+
+
+# --- generic libcst helpers -------------------------------------------------------
+
+
+def expression_at(file: PyFile, span: Span) -> cst.CSTNode | None:
+    """The outermost expression exactly at a finding's span (1-based columns, end exclusive)."""
+    best: cst.CSTNode | None = None
+    for node, rng in file.positions.items():
+        if (
+            isinstance(node, cst.BaseExpression)
+            and rng.start.line == span.line
+            and rng.start.column + 1 == span.column
+            and rng.end.line == span.end_line
+            and rng.end.column + 1 == span.end_column
+            and (best is None or contains(node, best))
+        ):
+            best = node
+    return best
+
+
+def contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
+    """Is `inner` (by identity) `outer` or inside it?"""
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or node is inner
+            return not found
+
+    outer.visit(_Find())
+    return found
+
+
+def enclosing_function(module: cst.Module, target: cst.CSTNode) -> cst.FunctionDef | None:
+    """The innermost function whose body holds `target`."""
+    stack: list[cst.FunctionDef] = []
+    result: list[cst.FunctionDef | None] = []
+
+    class _Walk(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if result:
+                return False
+            if node is target:
+                result.append(stack[-1] if stack else None)
+                return False
+            if isinstance(node, cst.FunctionDef):
+                stack.append(node)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if isinstance(original_node, cst.FunctionDef) and stack and stack[-1] is original_node:
+                stack.pop()
+
+    module.visit(_Walk())
+    return result[0] if result else None
+
+
+def with_params(
+    function: cst.FunctionDef, new: Sequence[cst.Param], *, indent: str, line_length: int, column: int = 0
+) -> cst.FunctionDef:
+    """`function` with parameters appended after its last positional-or-keyword one
+    (keyword-only ones after `*`/`*args`), in the layout the signature uses.
+
+    A signature written one parameter per line keeps that layout; a one-line
+    signature stays on one line unless it grows past `line_length`, when it is
+    written one parameter per line with a trailing comma (as black would).
+    """
+    params = function.params
+    keyword_only = isinstance(params.star_arg, (cst.Param, cst.ParamStar))
+    field = "kwonly_params" if keyword_only else "params"
+    group = list(getattr(params, field))
+    before = _element_before(params, keyword_only)
+    everything = _elements(params)
+    vertical = _is_vertical(function)
+    added: list[cst.Param] = list(new)
+    if before is None:  # no parameter before them: `def f()` or `def f(**kwargs)`
+        space = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        spaced = [p.with_changes(comma=space) for p in added[:-1]]
+        final = added[-1].with_changes(comma=space) if everything else added[-1]
+        updated = params.with_changes(**{field: [*spaced, final, *group]})
+    else:
+        last = before is everything[-1]
+        comma = before.comma
+        if not last and isinstance(comma, cst.Comma):
+            added = [p.with_changes(comma=comma) for p in added]
+            separator = comma
+        else:
+            separator = _separator(function, everything)
+            if isinstance(comma, cst.Comma):  # trailing comma: the new last parameter keeps it
+                added = [p.with_changes(comma=separator) for p in added[:-1]] + [added[-1].with_changes(comma=comma)]
+            else:
+                added = [p.with_changes(comma=separator) for p in added[:-1]] + [added[-1]]
+        moved = before.with_changes(comma=separator)
+        updated = _place(params, before, moved, field, added)
+    result = function.with_changes(params=updated)
+    if not vertical and column + _header_width(result) > line_length:
+        result = _explode(result, indent)
+    return result
+
+
+def _elements(params: cst.Parameters) -> list[cst.Param | cst.ParamStar | cst.ParamSlash]:
+    out: list[cst.Param | cst.ParamStar | cst.ParamSlash] = [*params.posonly_params]
+    if isinstance(params.posonly_ind, cst.ParamSlash):
+        out.append(params.posonly_ind)
+    out.extend(params.params)
+    if isinstance(params.star_arg, (cst.Param, cst.ParamStar)):
+        out.append(params.star_arg)
+    out.extend(params.kwonly_params)
+    if isinstance(params.star_kwarg, cst.Param):
+        out.append(params.star_kwarg)
+    return out
+
+
+def _element_before(params: cst.Parameters, keyword_only: bool) -> cst.Param | cst.ParamStar | cst.ParamSlash | None:
+    """The element the new parameters follow."""
+    if keyword_only:
+        star = params.star_arg
+        assert isinstance(star, (cst.Param, cst.ParamStar))
+        return params.kwonly_params[-1] if params.kwonly_params else star
+    if params.params:
+        return params.params[-1]
+    if isinstance(params.posonly_ind, cst.ParamSlash):
+        return params.posonly_ind
+    return None
+
+
+def _place(
+    params: cst.Parameters,
+    before: cst.Param | cst.ParamStar | cst.ParamSlash,
+    moved: cst.Param | cst.ParamStar | cst.ParamSlash,
+    field: str,
+    added: list[cst.Param],
+) -> cst.Parameters:
+    group = list(getattr(params, field))
+    if group and before is group[-1]:
+        assert isinstance(moved, cst.Param)
+        return params.with_changes(**{field: [*group[:-1], moved, *added]})
+    # `before` is the `*`/`*args` or the `/` that opens an empty group
+    if before is params.star_arg:
+        return params.with_changes(star_arg=moved, **{field: [*added, *group]})
+    return params.with_changes(posonly_ind=moved, **{field: [*added, *group]})
+
+
+def _separator(function: cst.FunctionDef, everything: Sequence[cst.CSTNode]) -> cst.Comma:
+    """The comma between two parameters as this signature writes it."""
+    for element in everything[:-1]:
+        comma = getattr(element, "comma", None)
+        if isinstance(comma, cst.Comma):
+            return comma
+    between = function.whitespace_before_params
+    if isinstance(between, cst.ParenthesizedWhitespace):
+        return cst.Comma(whitespace_after=between)
+    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def _is_vertical(function: cst.FunctionDef) -> bool:
+    code = cst.Module([]).code_for_node(function.params)
+    return "\n" in code or isinstance(function.whitespace_before_params, cst.ParenthesizedWhitespace)
+
+
+def _header_width(function: cst.FunctionDef) -> int:
+    header = function.with_changes(body=cst.SimpleStatementSuite([cst.Pass()]), decorators=[], leading_lines=[])
+    return len(cst.Module([]).code_for_node(header).splitlines()[0]) - len(" pass")
+
+
+def _explode(function: cst.FunctionDef, indent: str) -> cst.FunctionDef:
+    def broken(last_line: str) -> cst.ParenthesizedWhitespace:
+        return cst.ParenthesizedWhitespace(
+            first_line=cst.TrailingWhitespace(), empty_lines=[], indent=True, last_line=cst.SimpleWhitespace(last_line)
+        )
+
+    params = function.params
+    elements = _elements(params)
+    replaced: dict[int, cst.CSTNode] = {}
+    for index, element in enumerate(elements):
+        after = broken("" if index == len(elements) - 1 else indent)
+        replaced[id(element)] = element.with_changes(comma=cst.Comma(whitespace_after=after))
+
+    def swap(items: Sequence[cst.CSTNode]) -> list[cst.CSTNode]:
+        return [replaced.get(id(item), item) for item in items]
+
+    changes: dict[str, object] = {
+        "posonly_params": swap(params.posonly_params),
+        "params": swap(params.params),
+        "kwonly_params": swap(params.kwonly_params),
+    }
+    for name in ("posonly_ind", "star_arg", "star_kwarg"):
+        value = getattr(params, name)
+        if id(value) in replaced:
+            changes[name] = replaced[id(value)]
+    return function.with_changes(whitespace_before_params=broken(indent), params=params.with_changes(**changes))
+
+
+FIXER = fix_pagination_fastapi
