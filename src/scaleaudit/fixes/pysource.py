@@ -365,8 +365,6 @@ def with_keywords(call: cst.Call, pairs: Sequence[tuple[str, str]]) -> cst.Call:
     A call written one argument per line with a trailing comma gets one new
     line per keyword; a one-line call stays on one line.
     """
-    if not pairs:
-        return call
     new = [
         cst.Arg(
             keyword=cst.Name(name),
@@ -375,6 +373,21 @@ def with_keywords(call: cst.Call, pairs: Sequence[tuple[str, str]]) -> cst.Call:
         )
         for name, code in pairs
     ]
+    return _with_args(call, new)
+
+
+def with_arguments(call: cst.Call, codes: Sequence[str]) -> cst.Call:
+    """`call` with positional arguments (source texts) appended, like `with_keywords`.
+
+    Only for calls without keyword or starred arguments: a positional one after them
+    would not parse, or would mean something else.
+    """
+    return _with_args(call, [cst.Arg(value=cst.parse_expression(code)) for code in codes])
+
+
+def _with_args(call: cst.Call, new: list[cst.Arg]) -> cst.Call:
+    if not new:
+        return call
     args = list(call.args)
     if not args:
         return call.with_changes(args=new)

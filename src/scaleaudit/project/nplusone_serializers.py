@@ -26,7 +26,7 @@ from scaleaudit.project.nplusone_decide import per_item_query, severity_for
 _NEUTRAL = ("rest_framework.", "django.")
 
 
-def _dynamic_queryset(use: Fact, views: dict[str, list[Fact]]) -> bool:
+def dynamic_queryset(use: Fact, views: dict[str, list[Fact]]) -> bool:
     """Does a base class override get_queryset(), or is a base unknown and so might?"""
     stack, seen = [str(b) for b in use.get("bases", ())], set()
     while stack:
@@ -67,7 +67,7 @@ def serializer_n_plus_one(ctx: ProjectContext) -> Iterator[Finding]:
     reported: set[tuple[str, int, str]] = set()
     for use in uses:
         found = serializers.get(str(use.get("serializer")), [])
-        if len(found) != 1 or _dynamic_queryset(use, views):
+        if len(found) != 1 or dynamic_queryset(use, views):
             continue
         ser = found[0]
         model = registry.resolve(str(ser.get("model")), str(ser.get("qualname") or ""))
