@@ -161,3 +161,17 @@ def test_line_edits_are_one_edit_per_hunk(tmp_path: Path) -> None:
     edits = writer.line_edits(src, "a\nB\nc\nd\nE\nf\n", rule="R", group="g")
     assert len(edits) == 2 and all(e.rule == "R" and e.group == "g" for e in edits)
     assert writer.apply_edits(src, edits) == "a\nB\nc\nd\nE\nf\n"
+
+
+def test_line_edits_among_identical_lines_touch_only_the_changed_one(tmp_path: Path) -> None:
+    """One client assigned ten times: each fix's hunk must be its own line, or neighbours' fixes overlap."""
+    line = "engine = create_engine(URL)\n"
+    src = _source(tmp_path, (line * 10).encode())
+    for index in range(10):
+        lines = [line] * 10
+        lines[index] = "engine = create_engine(URL, pool_size=7)\n"
+        (edit,) = writer.line_edits(src, "".join(lines))
+        assert (edit.start, edit.end) == (index * len(line), (index + 1) * len(line))
+    every = [writer.line_edits(src, "".join([line] * i + ["x = 1\n"] + [line] * (9 - i)))[0] for i in range(10)]
+    kept, refused = writer.resolve_overlaps(every)
+    assert len(kept) == 10 and not refused

@@ -183,9 +183,19 @@ def line_edits(
     starts = [0]
     for line in old_lines:
         starts.append(starts[-1] + len(line))
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    # Trim the unchanged head and tail first: among repeated identical lines (one client
+    # assigned ten times) the matcher may place a one-line change on a neighbour, and
+    # that hunk would then overlap the fix of the neighbour.
+    head = 0
+    while head < min(len(old_lines), len(new_lines)) and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old_lines), len(new_lines)) - head and old_lines[-1 - tail] == new_lines[-1 - tail]:
+        tail += 1
+    old_mid, new_mid = old_lines[head : len(old_lines) - tail], new_lines[head : len(new_lines) - tail]
+    matcher = difflib.SequenceMatcher(None, old_mid, new_mid, autojunk=False)
     return [
-        TextEdit(starts[i1], starts[i2], "".join(new_lines[j1:j2]), rule, description, group)
+        TextEdit(starts[head + i1], starts[head + i2], "".join(new_mid[j1:j2]), rule, description, group)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
         if tag != "equal"
     ]
