@@ -9,6 +9,7 @@ TypeScript also type-checks against minimal stubs.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -100,16 +101,99 @@ declare module 'path' { const p: any; export default p; }
 """
 
 
-def test_fixed_typescript_type_checks(fixed: tuple[Path, ScanResult, list[str]]) -> None:
+def _tsc(root: Path, emit: str = "") -> subprocess.CompletedProcess[str]:
+    """Type-check the fixed project against STUBS (and compile it into `emit` when given)."""
     tsc = shutil.which("tsc")
     need(tsc is not None, "tsc on PATH (scripts/services.sh installs it: npm install -g typescript@5)")
     assert tsc is not None
-    root, _, _ = fixed
     (root / "stubs.d.ts").write_text(STUBS)
+    output = f'"outDir": "{emit}", "rootDir": "."' if emit else '"noEmit": true'
     (root / "tsconfig.json").write_text(
-        '{"compilerOptions": {"strict": false, "noEmit": true, "esModuleInterop": true, "module": "commonjs",'
+        '{"compilerOptions": {"strict": false, ' + output + ', "esModuleInterop": true, "module": "commonjs",'
         ' "target": "es2020", "skipLibCheck": true, "types": []},'
         ' "include": ["stubs.d.ts", "src/**/*.ts"], "exclude": ["src/__tests__"]}'
     )
-    proc = subprocess.run([tsc, "-p", str(root)], capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run([tsc, "-p", str(root)], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_fixed_typescript_type_checks(fixed: tuple[Path, ScanResult, list[str]]) -> None:
+    root, _, _ = fixed
+    proc = _tsc(root)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+# --- with --unsafe-fixes: SA311 pages the unbounded list (post.controller.ts:6) --------------
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ScanResult]:
+    root = tmp_path_factory.mktemp("express-unsafe") / "app"
+    shutil.copytree(FIXTURES / "express_prisma", root)
+    settings = api.settings_for([root], isolated=True)
+    result = run_fix([root], settings, write=True, unsafe=True, use_cache=False)
+    assert result.written and not result.failures, result.failures
+    assert ("SA311", "src/controllers/post.controller.ts", 6) in {(a.rule, a.path, a.line) for a in result.applied}
+    return root, api.scan([root], settings, use_cache=False)
+
+
+def test_unsafe_fix_pages_the_list_and_reaches_its_fixed_point(paged: tuple[Path, ScanResult]) -> None:
+    root, scan = paged
+    assert not [f for f in scan.findings if f.rule == "SA311"]
+    code = (root / "src/controllers/post.controller.ts").read_text()
+    assert "prisma.post.findMany({ where: { published: true }, take, skip })" in code
+    assert "const take = Math.min(Math.max(parseInt(String(_req.query.limit), 10) || 50, 1), 200);" in code
+    again = run_fix([root], api.settings_for([root], isolated=True), write=True, unsafe=True, use_cache=False)
+    assert not again.changes and not again.failures
+
+
+def test_unsafe_fixed_typescript_type_checks(paged: tuple[Path, ScanResult]) -> None:
+    root, _ = paged
+    proc = _tsc(root)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+# A PrismaClient whose every delegate records what findMany was asked for.
+FAKE_PRISMA = """
+class PrismaClient {
+  constructor() {
+    return new Proxy({}, { get: (_, model) => ({
+      findMany: async (args) => { globalThis.calls.push({ model, args }); return []; },
+    }) });
+  }
+}
+module.exports = { PrismaClient };
+"""
+# Calls the compiled handler the way Express would, once per query string.
+CALL_HANDLER = """
+globalThis.calls = [];
+const { listPosts } = require('./out/src/controllers/post.controller.js');
+(async () => {
+  for (const query of JSON.parse(process.argv[1])) {
+    await listPosts({ query }, { json() {} });
+  }
+  console.log(JSON.stringify(globalThis.calls));
+})();
+"""
+
+
+def test_paged_handler_passes_the_page_to_prisma(paged: tuple[Path, ScanResult]) -> None:
+    node = shutil.which("node")
+    need(node is not None, "node on PATH")
+    assert node is not None
+    root, _ = paged
+    proc = _tsc(root, emit="out")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    fake = root / "out" / "node_modules" / "@prisma" / "client"
+    fake.mkdir(parents=True)
+    (fake / "index.js").write_text(FAKE_PRISMA)
+    queries = [{"limit": "5"}, {}, {"limit": "100000", "offset": "40"}, {"limit": "-100000", "offset": "-3"},
+               {"limit": "2.5", "offset": "x"}]  # fmt: skip
+    run = subprocess.run(
+        [node, "-e", CALL_HANDLER, json.dumps(queries)], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    pages = [(c["model"], c["args"].pop("take"), c["args"].pop("skip"), c["args"]) for c in json.loads(run.stdout)]
+    where = {"where": {"published": True}}
+    # asked-for size; the default; capped at 200; a negative take (Prisma: "the last n") refused; fractions dropped
+    assert pages == [("post", 5, 0, where), ("post", 50, 0, where), ("post", 200, 40, where),
+                     ("post", 1, 0, where), ("post", 2, 0, where)]  # fmt: skip

@@ -1,0 +1,393 @@
+"""SA311 (unsafe): page a Prisma `findMany` from the request's query string.
+
+Where the call sits in an Express-style handler whose request parameter we can
+name — `(req, res)`, `(req: Request, res: Response, next)`, the callback of
+`router.get(...)`, or a controller function that a route registers — two
+declarations go before the statement holding the call, and the call gets
+`take, skip`:
+
+    const take = Math.min(Math.max(parseInt(String(req.query.limit), 10) || 50, 1), 200);
+    const skip = Math.max(parseInt(String(req.query.offset), 10) || 0, 0);
+    const posts = await prisma.post.findMany({ where: { published: true }, take, skip });
+
+`?limit=` and `?offset=` are the names the FastAPI fix uses. The clamps are
+not decoration: Prisma reads a negative `take` as "the last n rows", so
+`?limit=-100000` would get round a plain `Math.min` cap, and a fractional or
+negative value fails Prisma's validation (a 500); `parseInt` drops fractions.
+
+Everything else is skipped with the edit to make by hand: a function that is
+not a handler (a service called by one: the request is not here, and guessing
+where it is would be wrong), a handler that already reads a paging parameter
+(`req.query.page`, ...: one API, one paging scheme), two unbounded lists in
+one handler (which one `?limit=` pages is a design decision), options that
+are not an object literal, or a call in an arrow function's expression body.
+Unsafe: clients that expected every row now get the first page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
+from scaleaudit.fixes.pagination_fastapi import DEFAULT_LIMIT, MAX_LIMIT  # every pagination fix's (why: there)
+from scaleaudit.fixes.typescript_shared_client import parses as parses  # registers the .ts/.js validator
+from scaleaudit.fixes.writer import SourceText, TextEdit
+from scaleaudit.model import Fact, Finding
+from scaleaudit.typescript.context import REQ_NAMES, ROUTE_METHODS
+from scaleaudit.typescript.parser import FUNCTIONS, Node, ancestors, call_args, parse, text, unwrap
+from scaleaudit.typescript.prisma import match_query
+
+TAKE = "Math.min(Math.max(parseInt(String({req}.query.limit), 10) || {default}, 1), {max})"
+SKIP = "Math.max(parseInt(String({req}.query.offset), 10) || 0, 0)"
+# Local names tried in order (a name the handler already uses is never shadowed).
+TAKE_NAMES = ("take", "limit", "pageTake")
+SKIP_NAMES = ("skip", "offset", "pageSkip")
+# Request fields that mean the handler pages already, by some scheme of its own.
+PAGING_FIELDS = frozenset(
+    {"limit", "offset", "page", "take", "skip", "cursor", "perPage", "per_page", "pageSize", "page_size", "size"}
+)
+# Express's response parameter (Fastify's `reply` and hapi's `h` are other frameworks,
+# whose `request.query` is typed differently).
+RES_NAMES = frozenset({"res", "response", "_res", "_response"})
+OTHER_FRAMEWORKS = re.compile(rb"""(?:from\s+|require\(\s*)['"](?:fastify|@hapi/hapi|koa)['"]""")
+_DECLARATION_WRAPPERS = frozenset(
+    {"variable_declarator", "lexical_declaration", "variable_declaration", "export_statement"}
+)
+# Characters a statement may start with that would continue an unterminated line.
+_ASI_HAZARDS = ("(", "[", "`", "+", "-", "/")
+
+
+def _take_expr(req: str) -> str:
+    return TAKE.format(req=req, default=DEFAULT_LIMIT, max=MAX_LIMIT)
+
+
+def _skip_expr(req: str) -> str:
+    return SKIP.format(req=req)
+
+
+def suggestion(req: str = "req") -> str:
+    """The edit to make by hand, spelled out (the reason of every Skipped)."""
+    return (
+        f"`const take = {_take_expr(req)}; const skip = {_skip_expr(req)};` "
+        "in the handler, and `take, skip` in the findMany options"
+    )
+
+
+@dataclass(frozen=True)
+class Site:
+    """One reported findMany in the file as read."""
+
+    finding: Finding
+    call: Node
+    function: Node | None
+
+
+@dataclass(frozen=True)
+class File:
+    source: SourceText
+    data: bytes
+    root: Node
+
+    def char(self, byte: int) -> int:
+        return len(self.data[:byte].decode("utf-8", "replace"))
+
+    def line_prefix(self, node: Node) -> str:
+        start = self.data.rfind(b"\n", 0, node.start_byte) + 1
+        return self.data[start : node.start_byte].decode("utf-8", "replace")
+
+
+def fix_typescript_pagination(ctx: FixContext) -> Iterator[Proposal | Skipped]:
+    by_path: dict[str, list[Finding]] = {}
+    for finding in ctx.findings("SA311"):
+        by_path.setdefault(finding.path, []).append(finding)
+    for rel, findings in sorted(by_path.items()):
+        yield from _fix_file(ctx, rel, sorted(findings, key=key_of))
+
+
+def _fix_file(ctx: FixContext, rel: str, findings: list[Finding]) -> Iterator[Proposal | Skipped]:
+    source = ctx.source(rel)
+    data = source.text.encode("utf-8")
+    file = File(source, data, parse(rel, data).root_node)
+    sites: list[Site] = []
+    for finding in findings:
+        call = _call_at(file, finding)
+        if call is None:
+            yield Skipped("SA311", rel, finding.line, "findMany call not found where it was reported")
+            continue
+        function = next((a for a in ancestors(call) if a.type in FUNCTIONS), None)
+        sites.append(Site(finding, call, function))
+    per_function: dict[int, int] = {}
+    for site in sites:
+        if site.function is not None:
+            per_function[site.function.id] = per_function.get(site.function.id, 0) + 1
+    for site in sites:
+        crowded = site.function is not None and per_function[site.function.id] > 1
+        result = _site_edits(ctx, file, site, crowded)
+        if isinstance(result, str):
+            yield Skipped("SA311", rel, site.finding.line, result)
+            continue
+        description = (
+            f"page `{site.finding.anchor or 'findMany'}` from `?limit=` (default {DEFAULT_LIMIT}, "
+            f"at most {MAX_LIMIT}) and `?offset=`; clients that read the whole list now get the first page"
+        )
+        yield Proposal("SA311", rel, site.finding.line, description, {rel: tuple(result)}, (key_of(site.finding),))
+
+
+def _call_at(file: File, finding: Finding) -> Node | None:
+    span = finding.location.span
+    start = len(file.source.text[: file.source.offset(span.line, span.column - 1)].encode("utf-8"))
+    node: Node | None = file.root.descendant_for_byte_range(start, start + 1)
+    while node is not None and not (node.type == "call_expression" and node.start_byte == start):
+        node = node.parent
+    if node is None or match_query(node, frozenset({"findMany"})) is None:
+        return None
+    return node
+
+
+def _site_edits(ctx: FixContext, file: File, site: Site, crowded: bool) -> list[TextEdit] | str:
+    fn = site.function
+    handler = _handler(ctx, file, fn) if fn is not None else None
+    if fn is None or handler is None:
+        return (
+            "not in a request handler, so the request is not here: take `{ take, skip }` as a parameter, "
+            f"pass them to this findMany, and compute them in the handler: {suggestion()}"
+        )
+    if handler.problem:
+        return handler.problem
+    req = handler.request
+    body = fn.child_by_field_name("body")
+    paging = _paging_read(text(body), req)
+    if paging:
+        return f"the handler already reads `{paging}`: pass this page to findMany as `take`/`skip` by hand"
+    if crowded:
+        return f"this handler has several unbounded findMany calls; choose the one `?limit=` pages: {suggestion(req)}"
+    if body is None or body.type != "statement_block":
+        return f"in an arrow function's expression body: give it a block body, then {suggestion(req)}"
+    options = _options(site.call)
+    if isinstance(options, str):
+        return f"{options} {suggestion(req)}"
+    names = _free_names(text(fn))
+    if names is None:
+        return f"`take`, `limit` and `pageTake` (or the skip names) are all used in this handler: {suggestion(req)}"
+    group = _group(file, site.call)
+    declarations = _declarations(file, _statement(site.call, body), names, req, group)
+    return [declarations, *_argument_edits(file, site.call, options, names, group)]
+
+
+@dataclass(frozen=True)
+class Handler:
+    request: str  # the request parameter's name
+    problem: str = ""  # why it cannot be used, with the edit to make
+
+
+def _handler(ctx: FixContext, file: File, fn: Node) -> Handler | None:
+    """The request parameter when `fn` is an Express-style handler; None when it is not one."""
+    params = _params(fn)
+    if OTHER_FRAMEWORKS.search(file.data):
+        return None
+    if _route_callback(fn):
+        if len(params) not in (2, 3):
+            return None  # `(err, req, res, next)` is error middleware; one parameter is not Express
+    elif not (len(params) >= 2 and _names_request(params[0]) and _names_response(params[1])) and not (
+        len(params) in (2, 3) and _registered_as_route(ctx, file, fn)
+    ):
+        return None
+    if _param_name(params[1]) in ("reply", "h"):
+        return None
+    name = _param_name(params[0])
+    if name is None:
+        return Handler("", f"the request parameter is destructured; name it (`req`) and then {suggestion()}")
+    return Handler(name)
+
+
+def _params(fn: Node) -> list[Node]:
+    single = fn.child_by_field_name("parameter")  # `req => ...`
+    if single is not None:
+        return [single]
+    params = fn.child_by_field_name("parameters")
+    return [p for p in (params.named_children if params is not None else []) if p.type != "comment"]
+
+
+def _param_name(param: Node) -> str | None:
+    pattern = param.child_by_field_name("pattern") if param.type.endswith("_parameter") else param
+    if pattern is not None and pattern.type == "assignment_pattern":
+        pattern = pattern.child_by_field_name("left")
+    return text(pattern) if pattern is not None and pattern.type == "identifier" else None
+
+
+def _param_type(param: Node) -> str:
+    annotation = param.child_by_field_name("type")
+    return text(annotation).lstrip(":").strip() if annotation is not None else ""
+
+
+def _names_request(param: Node) -> bool:
+    kind = _param_type(param).split("<")[0]
+    return _param_name(param) in REQ_NAMES or kind.endswith("Request")
+
+
+def _names_response(param: Node) -> bool:
+    kind = _param_type(param).split("<")[0]
+    return _param_name(param) in RES_NAMES or kind.endswith("Response")
+
+
+def _route_callback(fn: Node) -> bool:
+    """`router.get('/x', auth, async (req, res) => ...)`."""
+    parent = fn.parent
+    call = parent.parent if parent is not None and parent.type == "arguments" else None
+    callee = call.child_by_field_name("function") if call is not None else None
+    return (
+        callee is not None
+        and callee.type == "member_expression"
+        and (text(callee.child_by_field_name("property")) in ROUTE_METHODS)
+    )
+
+
+def _module_level_name(fn: Node) -> str:
+    """What a module-level function is bound to (`function f`, `const f =`, `exports.f =`); "" otherwise."""
+    name, node = text(fn.child_by_field_name("name")), fn.parent
+    left = node.child_by_field_name("left") if node is not None and node.type == "assignment_expression" else None
+    if node is not None and node.type == "variable_declarator":
+        name, node = text(node.child_by_field_name("name")), node.parent
+    elif node is not None and left is not None and left.type == "member_expression":
+        name, node = text(left.child_by_field_name("property")), node.parent  # `exports.list = ...`
+    while node is not None and node.type in _DECLARATION_WRAPPERS:
+        node = node.parent
+    return name if node is not None and node.type == "program" else ""
+
+
+def _registered_as_route(ctx: FixContext, file: File, fn: Node) -> bool:
+    """A module-level function passed to `router.get(...)` here or in a file importing it."""
+    name = _module_level_name(fn)
+    if not name:
+        return False
+    module = file.source.rel.rsplit(".", 1)[0]
+    pattern = re.compile(
+        r"\.(?:" + "|".join(sorted(ROUTE_METHODS)) + r")\s*\([^;]*?(?<![\w$])(?:[\w$]+\.)?"
+        + re.escape(name) + r"(?![\w$])"
+    )  # fmt: skip
+    if pattern.search(file.source.text):
+        return True
+    importers = (f.location.path for f in ctx.scan.facts if f.kind == "module-imports" and _imports(f, module, name))
+    return any(pattern.search(ctx.source(rel).text) for rel in importers)
+
+
+def _imports(fact: Fact, module: str, name: str) -> bool:
+    return any(m == module and n in (name, "*", "default") for m, n in fact.get("imports") or [])
+
+
+def _paging_read(body: str, req: str) -> str:
+    """`req.query.page`, `req.body['limit']`, `const { page } = req.query`: the first one found."""
+    name = re.escape(req)
+    fields = "|".join(sorted(PAGING_FIELDS))
+    direct = re.search(rf"(?<![\w$.]){name}\s*\.\s*(query|body|params)\s*(?:\.\s*|\[\s*['\"])({fields})(?![\w$])", body)
+    if direct:
+        return f"{req}.{direct.group(1)}.{direct.group(2)}"
+    for match in re.finditer(rf"\{{([^{{}}]*)\}}\s*=\s*{name}\s*\.\s*(query|body|params)\b", body):
+        found = re.search(rf"(?<![\w$])({fields})(?![\w$])", match.group(1))
+        if found:
+            return f"{req}.{match.group(2)}.{found.group(1)}"
+    return ""
+
+
+def _statement(call: Node, body: Node) -> Node:
+    """The statement of the handler's block (or a nested block) that holds the call."""
+    node = call
+    while node.parent is not None and node.parent.type != "statement_block":
+        node = node.parent
+    return node if node.parent is not None else body
+
+
+def _free_names(function_text: str) -> tuple[str, str] | None:
+    def used(name: str) -> bool:
+        return re.search(rf"(?<![\w$.]){name}(?![\w$])", function_text) is not None
+
+    take = next((n for n in TAKE_NAMES if not used(n)), None)
+    skip = next((n for n in SKIP_NAMES if not used(n)), None)
+    return (take, skip) if take and skip else None
+
+
+def _declarations(file: File, statement: Node, names: tuple[str, str], req: str, group: str) -> TextEdit:
+    take, skip = names
+    statement_text = text(statement)
+    # keep the file's style; without semicolons, a statement starting with `(` would call our line
+    end = ";" if statement_text.rstrip().endswith(";") or statement_text.startswith(_ASI_HAZARDS) else ""
+    first = f"const {take} = {_take_expr(req)}"
+    second = f"const {skip} = {_skip_expr(req)}"
+    prefix = file.line_prefix(statement)
+    # a statement that shares its line with code before it (`{ const x = ...`) keeps it
+    inserted = f"{first}; {second}; " if prefix.strip() else f"{first}{end}\n{prefix}{second}{end}\n{prefix}"
+    at = file.char(statement.start_byte)
+    return TextEdit(at, at, inserted, "SA311", "page size and offset from the query string", group)
+
+
+def _group(file: File, node: Node) -> str:
+    return f"SA311:{file.source.rel}:{node.start_byte}"
+
+
+def _options(call: Node) -> Node | str | None:
+    """The options object literal (None: the call has no argument), or why it cannot take more keys."""
+    args = call_args(call)
+    if not args:
+        arguments = call.child_by_field_name("arguments")
+        if arguments is not None and any(c.type == "comment" for c in arguments.named_children):
+            return "findMany() holds only a comment; add `{ take, skip }` by hand:"
+        return None
+    options = unwrap(args[0])
+    if options is None or options.type != "object" or len(args) != 1:
+        what = text(args[0])
+        return f"the options (`{what}`) are built elsewhere: pass `{{ ...{what}, take, skip }}` with"
+    keys = {text(p.child_by_field_name("key") or p).strip("'\"") for p in _properties(options)}
+    clash = sorted(keys & {"skip", "cursor"})
+    if clash:
+        return f"findMany already pages with `{clash[0]}` but has no `take`; keep one scheme:"
+    return options
+
+
+def _properties(options: Node) -> list[Node]:
+    return [c for c in options.named_children if c.type != "comment"]
+
+
+def _argument_edits(file: File, call: Node, options: Node | None, names: tuple[str, str], group: str) -> list[TextEdit]:
+    take, skip = names
+    members = ["take" if take == "take" else f"take: {take}", "skip" if skip == "skip" else f"skip: {skip}"]
+    description = "pass take and skip to findMany"
+    inline = "{ " + ", ".join(members) + " }"
+    if options is None:
+        arguments = call.child_by_field_name("arguments")
+        assert arguments is not None  # a call without arguments has none of its own
+        at = file.char(arguments.start_byte) + 1
+        return [TextEdit(at, at, inline, "SA311", description, group)]
+    properties = _properties(options)
+    if not properties:  # `{}` (maybe spaced): replace it whole
+        start, end = file.char(options.start_byte), file.char(options.end_byte)
+        return [TextEdit(start, end, inline, "SA311", description, group)]
+    last = properties[-1]
+    after = file.data[last.end_byte : options.end_byte]
+    trailing_comma = after.lstrip().startswith(b",")
+    comma_end = last.end_byte + (after.index(b",") + 1 if trailing_comma else 0)
+    close = options.end_byte - 1
+    line_end = file.data.find(b"\n", comma_end)
+    if options.start_point[0] == options.end_point[0] or line_end == -1 or line_end > close:
+        # one line, or the closing brace shares the last property's line
+        at = file.char(comma_end)
+        inserted = (" " + ", ".join(members) + ",") if trailing_comma else (", " + ", ".join(members))
+        return [TextEdit(at, at, inserted, "SA311", description, group)]
+    indent = file.line_prefix(last)
+    indent = " " * (len(indent) - len(indent.lstrip())) if indent.strip() else indent
+    rest = file.data[comma_end:line_end].strip()
+    # after a trailing `// comment`, so it stays with the property it was about
+    at_byte = line_end if not rest or rest.startswith(b"//") else comma_end
+    at_byte -= 1 if file.data[at_byte - 1 : at_byte] == b"\r" else 0
+    lines = "".join(f"\n{indent}{m}," for m in members)
+    at = file.char(at_byte)
+    edits = [TextEdit(at, at, lines if trailing_comma else lines[:-1], "SA311", description, group)]
+    if not trailing_comma:
+        comma = file.char(last.end_byte)
+        edits.insert(0, TextEdit(comma, comma, ",", "SA311", description, group))
+    return edits
+
+
+FIXER = fix_typescript_pagination
+PRIORITY = 70  # see scaleaudit.fixes.api; edits only handler bodies, after the shared-client fix
