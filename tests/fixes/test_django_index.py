@@ -129,6 +129,26 @@ def test_existing_lists_and_tuples_are_extended_in_their_layout(tmp_path: Path) 
     assert_idempotent(tmp_path / "b", select=["SA401"], unsafe=True)
 
 
+def test_comments_stay_on_their_lines(tmp_path: Path) -> None:
+    """As seen on NetBox: the comment of the last line belongs to the closing bracket in libcst."""
+    models = HEAD + """
+        class Meta:
+            indexes = (  # by hand
+                models.Index(fields=("id", "email")),  # Default ordering
+                models.Index(fields=("email", "id")),  # Search
+            )
+    """
+    after = HEAD + """
+        class Meta:
+            indexes = (  # by hand
+                models.Index(fields=("id", "email")),  # Default ordering
+                models.Index(fields=("email", "id")),  # Search
+                models.Index(fields=["user"], name="shop_order_user_id_idx"),
+            )
+    """
+    assert_fixed(tmp_path, _tree(models), {"shop/models.py": after}, select=["SA401"], unsafe=True)
+
+
 def test_meta_without_indexes_gets_them_and_the_from_import_alias_is_used(tmp_path: Path) -> None:
     models = """
         from django.db.models import CASCADE, CharField, ForeignKey, Model

@@ -312,8 +312,8 @@ def _indented(entries: str) -> str:
 
 
 def with_element(seq: cst.List | cst.Tuple, codes: Sequence[str]) -> cst.List | cst.Tuple:
-    """A list/tuple literal with elements appended in its own layout (one per line when it
-    is written one per line with a trailing comma; inline otherwise)."""
+    """A list/tuple literal with elements appended in its own layout: one per line when it is
+    written one per line with a trailing comma (each old line keeps its comment), inline otherwise."""
     new = [cst.Element(cst.parse_expression(code)) for code in codes]
     elements = list(seq.elements)
     if not elements:
@@ -322,22 +322,41 @@ def with_element(seq: cst.List | cst.Tuple, codes: Sequence[str]) -> cst.List | 
     previous = elements[-2].comma if len(elements) > 1 else cst.MaybeSentinel.DEFAULT
     opener = seq.lbracket if isinstance(seq, cst.List) else (seq.lpar[0] if seq.lpar else None)
     closer = seq.rbracket if isinstance(seq, cst.List) else (seq.rpar[0] if seq.rpar else None)
-    first_gap = opener.whitespace_after if opener is not None else cst.SimpleWhitespace(" ")
-    # `[\n    a,\n]`: the line break before `]` belongs to the bracket, not to the comma.
-    vertical = isinstance(last.comma, cst.Comma) and isinstance(
-        closer.whitespace_before if closer is not None else None, cst.ParenthesizedWhitespace
-    )
-    if vertical:
-        between = previous.whitespace_after if isinstance(previous, cst.Comma) else first_gap
-        elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=between))
+    closing = closer.whitespace_before if closer is not None else None
+    if isinstance(last.comma, cst.Comma) and isinstance(closing, cst.ParenthesizedWhitespace):
+        # `[\n    a,  # why\n]`: the line break before `]`, and the last line's comment, belong
+        # to the bracket; the comment moves to the old last element's comma, with it.
+        gap = previous.whitespace_after if isinstance(previous, cst.Comma) else opener.whitespace_after  # type: ignore[union-attr]
+        between = _bare(gap)
+        elements[-1] = last.with_changes(
+            comma=last.comma.with_changes(whitespace_after=_with_comment(between, closing))
+        )
         tail = [e.with_changes(comma=cst.Comma(whitespace_after=between)) for e in new[:-1]]
-        tail.append(new[-1].with_changes(comma=last.comma))
-    else:
-        sep = previous.whitespace_after if isinstance(previous, cst.Comma) else cst.SimpleWhitespace(" ")
-        elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=sep))
-        tail = [e.with_changes(comma=cst.Comma(whitespace_after=sep)) for e in new[:-1]]
-        tail.append(new[-1].with_changes(comma=last.comma))
+        tail.append(new[-1].with_changes(comma=cst.Comma()))
+        assert closer is not None
+        bare_closer = closer.with_changes(whitespace_before=closing.with_changes(first_line=cst.TrailingWhitespace()))
+        closed = {"rbracket": bare_closer} if isinstance(seq, cst.List) else {"rpar": [bare_closer, *seq.rpar[1:]]}
+        return seq.with_changes(elements=[*elements, *tail], **closed)
+    sep = previous.whitespace_after if isinstance(previous, cst.Comma) else cst.SimpleWhitespace(" ")
+    elements[-1] = last.with_changes(comma=cst.Comma(whitespace_after=sep))
+    tail = [e.with_changes(comma=cst.Comma(whitespace_after=sep)) for e in new[:-1]]
+    tail.append(new[-1].with_changes(comma=last.comma))
     return seq.with_changes(elements=[*elements, *tail])
+
+
+def _bare(gap: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    """The line break and indentation between two elements, without the comment of the line above."""
+    if isinstance(gap, cst.ParenthesizedWhitespace):
+        return gap.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return gap
+
+
+def _with_comment(
+    between: cst.BaseParenthesizableWhitespace, closing: cst.ParenthesizedWhitespace
+) -> cst.BaseParenthesizableWhitespace:
+    if isinstance(between, cst.ParenthesizedWhitespace):
+        return between.with_changes(first_line=closing.first_line)
+    return between
 
 
 # --- migrations ---------------------------------------------------------------
