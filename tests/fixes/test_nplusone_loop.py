@@ -106,6 +106,40 @@ def test_name_assigned_in_the_function_gets_select_related_and_keeps_its_slice(t
     assert applied.rule == "SA201" and "select_related(ticket)" in applied.description
 
 
+def test_refinements_of_one_name_are_one_query(tmp_path: Path) -> None:
+    # `qs = qs.filter(...)` narrows the query built first: that is where the relation goes.
+    _fixed(
+        tmp_path,
+        """
+        def board(request):
+            tickets = Ticket.objects.only("title")
+            tickets = tickets.filter(status="open")
+            tickets = tickets.order_by("-id")
+            return [t.owner.name for t in tickets]
+        """,
+        """
+        def board(request):
+            tickets = Ticket.objects.select_related("owner").only("title", "owner")
+            tickets = tickets.filter(status="open")
+            tickets = tickets.order_by("-id")
+            return [t.owner.name for t in tickets]
+        """,
+    )
+
+
+def test_refined_into_an_iterator_is_not_prefetched(tmp_path: Path) -> None:
+    _skipped(
+        tmp_path,
+        """
+        def board(request):
+            tickets = Ticket.objects.filter(status="open")
+            tickets = tickets.iterator()
+            return [[c.body for c in t.comments.all()] for t in tickets]
+        """,
+        "iterator()",
+    )
+
+
 def test_loop_directly_over_the_query(tmp_path: Path) -> None:
     _fixed(
         tmp_path,
@@ -268,9 +302,9 @@ def test_sqlalchemy_existing_options_and_import_are_reused(tmp_path: Path) -> No
     [
         (
             """
-            def board(request):
-                tickets = Ticket.objects.all()
-                tickets = tickets.filter(status="open")
+            def board(request, closed):
+                tickets = Ticket.objects.filter(status="open")
+                tickets = Ticket.objects.filter(status="closed")
                 return [t.owner.name for t in tickets]
             """,
             ("assigned 2 times", '.select_related("owner")'),

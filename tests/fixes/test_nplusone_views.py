@@ -99,7 +99,7 @@ def test_serialized_queryset_from_a_reassigned_name_is_skipped(tmp_path: Path) -
     @api_view(["GET"])
     def tickets(request):
         qs = Ticket.objects.all()
-        qs = qs.filter(title="x")
+        qs = Ticket.objects.filter(title="x")
         return Response(TicketSerializer(qs, many=True).data)
     """
     files = _api(before)

@@ -209,8 +209,14 @@ def locate(file: PyFile, expr: cst.BaseExpression, function: cst.FunctionDef | N
         return "the queryset is passed through too many names to follow"
     expr = _unwrap(expr)
     if isinstance(expr, cst.Name):
-        value = single_assignment(file, function, expr)
-        return value if isinstance(value, str) else locate(file, value, function, depth + 1)
+        found = single_assignment(file, function, expr)
+        if isinstance(found, str):
+            return found
+        value, refined = found
+        inner = locate(file, value, function, depth + 1)
+        if isinstance(inner, str) or not refined:
+            return inner
+        return Chain(inner.orm, inner.root, inner.links, inner.model, (*inner.outer, *refined))
     links, base = _unchain(expr)
     if isinstance(base, cst.Attribute) and _model_like(base.value):
         model = file.code(base.value)
@@ -372,8 +378,11 @@ class _Bindings(cst.CSTVisitor):
             self._bind(node)
 
 
-def single_assignment(file: PyFile, function: cst.FunctionDef | None, name: cst.Name) -> cst.BaseExpression | str:
-    """The value of the one plain assignment to `name` in `function`, before `name` is used."""
+def single_assignment(
+    file: PyFile, function: cst.FunctionDef | None, name: cst.Name
+) -> tuple[cst.BaseExpression, tuple[str, ...]] | str:
+    """The value of the one plain assignment to `name` in `function` before `name` is used, and
+    the methods of the refinements after it (`qs = qs.filter(...)` only narrows the same query)."""
     where = f"`{function.name.value}()`" if function is not None else "this scope"
     if function is None:
         return f"`{name.value}` is not assigned in a function"
@@ -386,18 +395,24 @@ def single_assignment(file: PyFile, function: cst.FunctionDef | None, name: cst.
     body = function.body
     for stmt in body.body if isinstance(body, cst.IndentedBlock) else ():
         stmt.visit(visitor)
-    if not visitor.found:
-        return f"`{name.value}` is not assigned in {where} (it comes from another scope)"
-    if len(visitor.found) > 1:
-        return f"`{name.value}` is assigned {len(visitor.found)} times in {where}: which query runs depends on the path"
-    node, value, nested = visitor.found[0]
-    if nested:
+    use = file.positions[name].start.line
+    found = [item for item in visitor.found if file.positions[item[0]].start.line < use]
+    if not found:
+        return f"`{name.value}` is not assigned in {where} before it is used (it comes from another scope)"
+    if any(nested for _, _, nested in found):
         return f"`{name.value}` is assigned inside a branch or loop of {where}"
-    if value is None:
-        return f"`{name.value}` is not bound by a plain assignment in {where}"
-    if file.positions[node].start.line >= file.positions[name].start.line:
-        return f"`{name.value}` is used before it is assigned in {where}"
-    return value
+    if any(value is None for _, value, _ in found):
+        return f"`{name.value}` is not bound by plain assignments in {where}"
+    refined: list[str] = []
+    for _, value, _ in found[1:]:
+        assert value is not None
+        links, base = _unchain(value)
+        if not (isinstance(base, cst.Name) and base.value == name.value and links):
+            return f"`{name.value}` is assigned {len(found)} times in {where}: which query runs depends on the path"
+        refined.extend(link.name for link in links)
+    first = found[0][1]
+    assert first is not None
+    return first, tuple(refined)
 
 
 # --- changing the chain ---------------------------------------------------------------
