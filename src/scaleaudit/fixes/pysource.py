@@ -86,8 +86,10 @@ def load(ctx: FixContext, rel: str) -> PyFile | str:
         try:
             source = ctx.source(rel)
             ctx.parsed[rel] = PyFile.parse(source, ctx.module_name(rel))
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, LookupError) as exc:
             ctx.parsed[rel] = f"cannot read: {exc}"
+        except SyntaxError as exc:  # a malformed PEP 263 coding declaration
+            ctx.parsed[rel] = f"cannot read: {exc.msg}"
         except cst.ParserSyntaxError as exc:
             ctx.parsed[rel] = f"does not parse: {exc.message}"
     found: PyFile | str = ctx.parsed[rel]
