@@ -131,14 +131,19 @@ def test_existing_lists_and_tuples_are_extended_in_their_layout(tmp_path: Path) 
 
 def test_comments_stay_on_their_lines(tmp_path: Path) -> None:
     """As seen on NetBox: the comment of the last line belongs to the closing bracket in libcst."""
-    models = HEAD + """
+    models = (
+        HEAD
+        + """
         class Meta:
             indexes = (  # by hand
                 models.Index(fields=("id", "email")),  # Default ordering
                 models.Index(fields=("email", "id")),  # Search
             )
     """
-    after = HEAD + """
+    )
+    after = (
+        HEAD
+        + """
         class Meta:
             indexes = (  # by hand
                 models.Index(fields=("id", "email")),  # Default ordering
@@ -146,6 +151,7 @@ def test_comments_stay_on_their_lines(tmp_path: Path) -> None:
                 models.Index(fields=["user"], name="shop_order_user_id_idx"),
             )
     """
+    )
     assert_fixed(tmp_path, _tree(models), {"shop/models.py": after}, select=["SA401"], unsafe=True)
 
 
