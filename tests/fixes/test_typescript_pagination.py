@@ -92,14 +92,14 @@ def test_router_callback_without_semicolons_and_without_arguments(tmp_path: Path
 
 
 def test_a_statement_starting_with_a_parenthesis_gets_semicolons(tmp_path: Path) -> None:
-    # without them `const skip = ...\n(await ...)` would call the Math.max result
+    # without them `const skip = ...\n(res as any)` would call the Math.max result
     before = (
         "import { prisma } from './db'\nrouter.get('/', async (req, res) => {\n"
-        "  (await prisma.user.findMany()).forEach(console.log)\n  res.end()\n})\n"
+        "  (res as any).json(await prisma.user.findMany())\n})\n"
     )
     result = fix_tree(tmp_path, {"src/routes/users.ts": before}, **UNSAFE)
     code = (tmp_path / "src/routes/users.ts").read_text()
-    assert result.applied and "|| 0, 0);\n  (await prisma.user.findMany({ take, skip }))" in code
+    assert result.applied and "|| 0, 0);\n  (res as any).json(await prisma.user.findMany({ take, skip }))" in code
 
 
 def test_commonjs_handler(tmp_path: Path) -> None:
@@ -205,20 +205,60 @@ def test_commonjs_function_registered_in_its_own_route_file(tmp_path: Path) -> N
     assert_fixed(tmp_path, {"src/routes/tags.js": before}, {"src/routes/tags.js": after}, **UNSAFE)
 
 
+def test_rows_mapped_then_sent_are_paged(tmp_path: Path) -> None:
+    before = IMPORTS + (
+        "export async function list(req: Request, res: Response) {\n"
+        "  const pizzas = await prisma.pizza.findMany({ orderBy: { id: 'asc' } });\n"
+        "  const out = pizzas.map((p) => ({ ...p, price: p.price / 100 }));\n"
+        "  res.status(200).json({ items: out });\n"
+        "}\n"
+    )
+    result = fix_tree(tmp_path, {CTRL: before}, **UNSAFE)
+    assert [a.rule for a in result.applied] == ["SA311"]
+    assert "prisma.pizza.findMany({ orderBy: { id: 'asc' }, take, skip })" in (tmp_path / CTRL).read_text()
+
+
 SKIPS = [
+    pytest.param(
+        CTRL,
+        IMPORTS + "export async function checkout(req: Request, res: Response) {\n"
+        "  const items = await prisma.cartItem.findMany({ where: { cartId: req.body.cartId } });\n"
+        "  const order = await prisma.order.create({ data: { items: { create: items } } });\n"
+        "  await prisma.cart.delete({ where: { id: req.body.cartId } });\n"
+        "  res.status(201).json(order);\n}\n",
+        "the handler also writes (`.create(...`)",
+        id="read-feeds-a-write",
+    ),
+    pytest.param(
+        CTRL,
+        IMPORTS + "export async function total(req: Request, res: Response) {\n"
+        "  const lines = await prisma.line.findMany({ where: { paid: true } });\n"
+        "  res.json({ total: lines.reduce((sum, l) => sum + l.amount, 0) });\n}\n",
+        "summed up",
+        id="rows-summed",
+    ),
+    pytest.param(
+        CTRL,
+        IMPORTS + "export async function allowed(req: Request, res: Response) {\n"
+        "  const admins = await prisma.user.findMany({ where: { role: 'admin' } });\n"
+        "  const ok = admins.some((a) => a.id === Number(req.params.id));\n"
+        "  res.json({ ok: true });\n}\n",
+        "does not reach `res.json()`",
+        id="rows-checked-not-sent",
+    ),
     pytest.param(
         CTRL,
         "import { prisma } from '../lib/prisma';\n"
         "export async function load(where: object, order: object) {\n"
         "  return prisma.post.findMany({ where, orderBy: order });\n}\n",
-        "not in a request handler",
+        "not in an Express-style handler",
         id="two-parameter-helper-no-route-registers",
     ),
     pytest.param(
         "src/services/post.service.ts",
         "import { prisma } from '../lib/prisma';\n"
         "export async function allPosts() {\n  return prisma.post.findMany();\n}\n",
-        "not in a request handler",
+        "not in an Express-style handler",
         id="service-function",
     ),
     pytest.param(
@@ -273,10 +313,19 @@ SKIPS = [
         id="destructured-request",
     ),
     pytest.param(
+        "src/app/api/orders/route.ts",
+        "import { prisma } from '@/lib/prisma';\n"
+        "export const GET = async (req: Request, res: Response) => {\n"
+        "  const orders = await prisma.order.findMany({ orderBy: { id: 'desc' } });\n"
+        "  return new Response(JSON.stringify(orders));\n};\n",
+        "Fetch API `Request` (no `.query`)",
+        id="fetch-request-lookalike",
+    ),
+    pytest.param(
         "src/routes/posts.ts",
         "import Fastify from 'fastify';\nimport { prisma } from '../lib/prisma';\nconst app = Fastify();\n"
         "app.get('/posts', async (request, reply) => {\n  return prisma.post.findMany();\n});\n",
-        "not in a request handler",
+        "a fastify app",
         id="fastify-lookalike",
     ),
 ]

@@ -15,13 +15,19 @@ not decoration: Prisma reads a negative `take` as "the last n rows", so
 `?limit=-100000` would get round a plain `Math.min` cap, and a fractional or
 negative value fails Prisma's validation (a 500); `parseInt` drops fractions.
 
-Everything else is skipped with the edit to make by hand: a function that is
-not a handler (a service called by one: the request is not here, and guessing
-where it is would be wrong), a handler that already reads a paging parameter
-(`req.query.page`, ...: one API, one paging scheme), two unbounded lists in
-one handler (which one `?limit=` pages is a design decision), options that
-are not an object literal, or a call in an arrow function's expression body.
-Unsafe: clients that expected every row now get the first page.
+Only rows that go out as the response (`res.json(rows)`, mapped first, or
+returned) are paged. Everything else is skipped with the edit to make by hand:
+a function that is not a handler (a service called by one: the request is not
+here, and guessing where it is would be wrong); a handler that also writes
+(found on a real app: the cart items an order is built from, before the cart
+is deleted — paging them would drop items from the order); rows that are summed
+or only checked; a handler that already reads a paging parameter
+(`req.query.page`, ...: one API, one paging scheme); two unbounded lists in one
+handler (which one `?limit=` pages is a design decision); options that are not
+an object literal; a call in an arrow function's expression body; Fastify,
+hapi, Koa and Fetch API (`Request`, Next.js route handlers) requests, which
+have no `req.query`. Unsafe: clients that expected every row now get the
+first page.
 """
 
 from __future__ import annotations
@@ -51,7 +57,15 @@ PAGING_FIELDS = frozenset(
 # Express's response parameter (Fastify's `reply` and hapi's `h` are other frameworks,
 # whose `request.query` is typed differently).
 RES_NAMES = frozenset({"res", "response", "_res", "_response"})
-OTHER_FRAMEWORKS = re.compile(rb"""(?:from\s+|require\(\s*)['"](?:fastify|@hapi/hapi|koa)['"]""")
+OTHER_FRAMEWORKS = re.compile(rb"""(?:from\s+|require\(\s*)['"](fastify|@hapi/hapi|koa|next/server)['"]""")
+# Calls that write: a handler making them is not a list endpoint, and what it reads it writes.
+_WRITES = re.compile(
+    r"\.\s*(?:create|createMany|update|updateMany|upsert|delete|deleteMany|\$transaction|\$executeRaw\w*)\s*[(<]"
+)
+# Response methods that send what they are given.
+_SENDS = frozenset({"json", "send", "jsonp", "render", "write", "end"})
+# A `Request` type imported from somewhere (Express's); unimported, it is the Fetch API's, which has no `.query`.
+_IMPORTED_REQUEST = re.compile(rb"\bimport\b[^;]*\bRequest\b[^;]*\bfrom\b")
 _DECLARATION_WRAPPERS = frozenset(
     {"variable_declarator", "lexical_declaration", "variable_declaration", "export_statement"}
 )
@@ -151,8 +165,9 @@ def _site_edits(ctx: FixContext, file: File, site: Site, crowded: bool) -> list[
     handler = _handler(ctx, file, fn) if fn is not None else None
     if fn is None or handler is None:
         return (
-            "not in a request handler, so the request is not here: take `{ take, skip }` as a parameter, "
-            f"pass them to this findMany, and compute them in the handler: {suggestion()}"
+            "not in an Express-style handler (`(req, res)`, a route callback, a controller a route registers), "
+            "so where the request is is not known here: have the function that has it pass `{ take, skip }` "
+            f"down to this findMany, computed there: {suggestion()}"
         )
     if handler.problem:
         return handler.problem
@@ -161,6 +176,16 @@ def _site_edits(ctx: FixContext, file: File, site: Site, crowded: bool) -> list[
     paging = _paging_read(text(body), req)
     if paging:
         return f"the handler already reads `{paging}`: pass this page to findMany as `take`/`skip` by hand"
+    writes = _WRITES.search(text(body))
+    if writes:
+        return (
+            f"the handler also writes (`{writes.group(0).strip()}...`): paging a read that feeds a write changes what "
+            f"is written (e.g. an order of only the first {DEFAULT_LIMIT} cart items); only if it is a list for the "
+            f"response, {suggestion(req)}"
+        )
+    unsent = _not_sent(fn, site.call, handler.response)
+    if unsent:
+        return f"{unsent}; page it by hand if it is the list the response shows: {suggestion(req)}"
     if crowded:
         return f"this handler has several unbounded findMany calls; choose the one `?limit=` pages: {suggestion(req)}"
     if body is None or body.type != "statement_block":
@@ -179,14 +204,18 @@ def _site_edits(ctx: FixContext, file: File, site: Site, crowded: bool) -> list[
 @dataclass(frozen=True)
 class Handler:
     request: str  # the request parameter's name
+    response: str = ""  # the response parameter's name ("" when destructured)
     problem: str = ""  # why it cannot be used, with the edit to make
 
 
 def _handler(ctx: FixContext, file: File, fn: Node) -> Handler | None:
     """The request parameter when `fn` is an Express-style handler; None when it is not one."""
     params = _params(fn)
-    if OTHER_FRAMEWORKS.search(file.data):
-        return None
+    other = OTHER_FRAMEWORKS.search(file.data)
+    if other:
+        framework = other.group(1).decode()
+        problem = f"a {framework} app: only Express-style handlers are fixed; read the page from its query object "
+        return Handler("", problem=problem + f"the same way: {suggestion()}")
     if _route_callback(fn):
         if len(params) not in (2, 3):
             return None  # `(err, req, res, next)` is error middleware; one parameter is not Express
@@ -197,9 +226,13 @@ def _handler(ctx: FixContext, file: File, fn: Node) -> Handler | None:
     if _param_name(params[1]) in ("reply", "h"):
         return None
     name = _param_name(params[0])
+    if _fetch_request(file, params[0]):
+        where = f"`new URL({name or 'req'}.url).searchParams`"
+        return Handler("", problem=f"the request is a Fetch API `Request` (no `.query`): read the page from {where} "
+                       f"the same way: {suggestion()}")  # fmt: skip
     if name is None:
-        return Handler("", f"the request parameter is destructured; name it (`req`) and then {suggestion()}")
-    return Handler(name)
+        return Handler("", problem=f"the request parameter is destructured; name it (`req`) and then {suggestion()}")
+    return Handler(name, _param_name(params[1]) or "")
 
 
 def _params(fn: Node) -> list[Node]:
@@ -220,6 +253,11 @@ def _param_name(param: Node) -> str | None:
 def _param_type(param: Node) -> str:
     annotation = param.child_by_field_name("type")
     return text(annotation).lstrip(":").strip() if annotation is not None else ""
+
+
+def _fetch_request(file: File, param: Node) -> bool:
+    kind = _param_type(param).split("<")[0].strip()
+    return kind == "NextRequest" or (kind == "Request" and not _IMPORTED_REQUEST.search(file.data))
 
 
 def _names_request(param: Node) -> bool:
@@ -289,6 +327,79 @@ def _paging_read(body: str, req: str) -> str:
         if found:
             return f"{req}.{match.group(2)}.{found.group(1)}"
     return ""
+
+
+def _not_sent(fn: Node, call: Node, response: str) -> str:
+    """Why the rows do not look like the response ("" when they are sent, or returned).
+
+    Paging changes what a handler computes from the rows (a total, a check over all of
+    them), so the fix is for rows that go out as they are, or mapped: `res.json(posts)`,
+    `res.json({ posts })`, `const out = posts.map(...); res.json(out)`, `return posts`.
+    """
+    sinks = [n for n in _descendants(fn) if _is_sink(n, fn, response)]
+    if any(s.start_byte <= call.start_byte and call.end_byte <= s.end_byte for s in sinks):
+        return ""
+    names = _derived_names(fn, call)
+    if not names:
+        return "the rows are not assigned to a variable the response uses"
+    if any(re.search(rf"(?<![\w$.]){re.escape(n)}\s*\.\s*reduce\s*\(", text(fn)) for n in names):
+        return "the rows are summed up (`.reduce`): a page would change the total"
+    if any(_mentions(text(s), names) for s in sinks):
+        return ""
+    return f"`{sorted(names)[0]}` does not reach `{response or 'res'}.json()` or a return"
+
+
+def _descendants(node: Node) -> Iterator[Node]:
+    for child in node.named_children:
+        yield child
+        yield from _descendants(child)
+
+
+def _is_sink(node: Node, fn: Node, response: str) -> bool:
+    """The arguments of `res.json(...)` (also `res.status(200).json`), or a `return` of the handler itself."""
+    if node.type == "return_statement":
+        return next((a for a in ancestors(node) if a.type in FUNCTIONS), None) == fn
+    if node.type != "call_expression" or not response:
+        return False
+    callee = node.child_by_field_name("function")
+    if (
+        callee is None
+        or callee.type != "member_expression"
+        or text(callee.child_by_field_name("property")) not in _SENDS
+    ):
+        return False
+    root = unwrap(callee.child_by_field_name("object"))
+    while root is not None and root.type in ("member_expression", "call_expression"):
+        root = unwrap(root.child_by_field_name("object" if root.type == "member_expression" else "function"))
+    return root is not None and text(root) == response
+
+
+def _derived_names(fn: Node, call: Node) -> set[str]:
+    """The variable the rows are assigned to, and variables computed from it (`const out = rows.map(...)`)."""
+    declarators = [n for n in _descendants(fn) if n.type == "variable_declarator"]
+    names: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for declarator in declarators:
+            value, target = declarator.child_by_field_name("value"), declarator.child_by_field_name("name")
+            if value is None or target is None:
+                continue
+            holds = value.start_byte <= call.start_byte and call.end_byte <= value.end_byte
+            bound = {
+                text(n)
+                for n in [target, *_descendants(target)]
+                if n.type in ("identifier", "shorthand_property_identifier_pattern")
+            }
+            if (holds or _mentions(text(value), names)) and not bound <= names:
+                names |= bound
+                changed = True
+    return names
+
+
+def _mentions(code: str, names: set[str]) -> bool:
+    # `{ ok: true }` names a key, not the variable `ok`
+    return any(re.search(rf"(?<![\w$.]){re.escape(n)}(?![\w$])(?!\s*:(?!:))", code) for n in names)
 
 
 def _statement(call: Node, body: Node) -> Node:
