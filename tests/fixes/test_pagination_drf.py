@@ -196,6 +196,11 @@ def test_project_classes_that_do_not_page_by_themselves_are_not_reused(tmp_path:
     result = fix_tree(tmp_path, tree, **FIX)
     (applied,) = result.applied
     assert f"pagination_class = {GENERATED}" in applied.description
+    assert applied.description.endswith(
+        "not reused: ByCreated (a CursorPagination: its ordering is one model's), "
+        "OptionalPages (overrides paginate_queryset), UnsizedPages (no page size)"
+        "; the list response becomes one page with count/next"
+    )
     assert (tmp_path / "app/pagination.py").read_text() == pagination
 
 

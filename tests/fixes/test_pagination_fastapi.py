@@ -266,16 +266,16 @@ def test_a_vertical_signature_keeps_its_layout(tmp_path: Path) -> None:
 
 
 def test_existing_paging_params_of_any_usual_name_are_not_doubled(tmp_path: Path) -> None:
-    for params, names in (
-        ("skip: int = 0, limit: int = 100", "`limit`, `skip`"),
-        ("page: int = 1", "`page`"),
-        ("per_page: int = 20", "`per_page`"),
+    for params, names, chain in (
+        ("skip: int = 0, limit: int = 100", "`limit`, `skip`", ".offset(skip).limit(limit)"),
+        ("page: int = 1", "`page`", ".offset((page - 1) * 50).limit(50)"),
+        ("page: int = 1, per_page: int = 20", "`page`, `per_page`", ".offset((page - 1) * per_page).limit(per_page)"),
     ):
         routes = HEAD + f"\n\n@router.get('/items')\ndef items({params}, s: Session = Depends(get_session)):\n"
         routes += "    return s.scalars(select(Item)).all()\n"
         result = _unchanged(tmp_path / params.split(":")[0], routes)
         (reason,) = _skip_reasons(result)
-        assert f"already takes {names}" in reason and "no second set" in reason
+        assert f"already takes {names}: apply `{chain}` to the query" in reason and "no second set" in reason
 
 
 def test_a_select_with_limit_is_not_even_reported(tmp_path: Path) -> None:
@@ -320,7 +320,17 @@ def test_flask_and_django_handlers_are_skipped_with_their_own_paging_idiom(tmp_p
             return [i.name for i in app.session.scalars(select(Item)).all()]
         """
     (reason,) = _skip_reasons(_unchanged(tmp_path / "flask", dedent({"x": flask})["x"]))
-    assert reason.startswith("not a FastAPI handler") and "paginate(per_page=50, max_per_page=200)" in reason
+    assert reason.startswith(
+        "not a FastAPI handler: with Flask-SQLAlchemy, write "
+        "`db.paginate(select(Item), per_page=50, max_per_page=200)` "
+        "instead of `app.session.scalars(select(Item)).all()`"
+    )
+    legacy = flask.replace("app.session.scalars(select(Item)).all()", "rows").replace(
+        "def items():\n", "def items():\n            rows = Item.query.filter_by(name='x').all()\n"
+    )
+    (reason,) = _skip_reasons(_unchanged(tmp_path / "legacy", dedent({"x": legacy})["x"]))
+    assert "write `Item.query.filter_by(name='x').paginate(per_page=50, max_per_page=200)`" in reason
+    assert "instead of `Item.query.filter_by(name='x').all()`" in reason
     django = """
         from django.shortcuts import render
 

@@ -19,13 +19,15 @@ class alone can change nothing. The fix picks, in this order:
    pages of `PAGE_SIZE` rows that a client cannot enlarge (DRF's
    `LimitOffsetPagination` would let `?limit=` ask for everything);
 3. otherwise a four-line `LimitOffsetPagination` subclass in the views
-   module with `default_limit = 50` and `max_limit = 200` (the numbers the
+   module, right after its imports, with `default_limit = 50` and `max_limit = 200` (the numbers the
    FastAPI fix uses: one page a client renders, and a cap on `?limit=`).
 
 `pagination_class = <it>` goes right after the view's
 `queryset`/`serializer_class`/`model` attributes, imports added as needed;
 every SA302 view of one module is fixed by one proposal, so a generated
-class is written once per module. Unsafe: the list response changes from a
+class is written once per module (and, once written, is the project's own
+class that a later run reuses). The description names the project classes
+passed over and why, so a reviewer can pick one instead. Unsafe: the list response changes from a
 JSON array to `{"count", "next", "previous", "results"}` and holds one page.
 """
 
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
-from scaleaudit.fixes.pagination_fastapi import DEFAULT_LIMIT, MAX_LIMIT, contains
+from scaleaudit.fixes.pagination_fastapi import DEFAULT_LIMIT, MAX_LIMIT
 from scaleaudit.fixes.pysource import (
     PyFile,
     add_to_from_import,
@@ -80,12 +82,12 @@ def fix_pagination_drf(ctx: FixContext) -> Iterator[Proposal | Skipped]:
     if not findings:
         return
     page_size = _page_size_set(ctx)
-    reusable = _project_paginators(ctx, page_size)
+    reusable, passed_over = _project_paginators(ctx, page_size)
     by_file: dict[str, list[Finding]] = {}
     for finding in findings:
         by_file.setdefault(finding.path, []).append(finding)
     for rel, group in sorted(by_file.items()):
-        yield from _fix_module(ctx, rel, group, _choose(ctx, rel, reusable, page_size))
+        yield from _fix_module(ctx, rel, group, _choose(ctx, rel, reusable, passed_over, page_size))
 
 
 # --- which class --------------------------------------------------------------
@@ -134,18 +136,29 @@ class _Paginator:
     line: int
 
 
-def _project_paginators(ctx: FixContext, page_size: bool) -> list[_Paginator]:
-    """Project classes that page by themselves (see the module docstring, point 1)."""
+def _project_paginators(ctx: FixContext, page_size: bool) -> tuple[list[_Paginator], list[str]]:
+    """Project classes that page by themselves (see the module docstring, point 1), and
+    why each other project pagination class was passed over (for the reviewer)."""
     classes = [f for f in ctx.scan.facts if f.kind == "drf-view"]
     by_name: dict[str, list[Fact]] = {}
     for fact in classes:
         by_name.setdefault(str(fact.get("name")), []).append(fact)
     out: list[_Paginator] = []
+    passed_over: list[str] = []
     for fact in classes:
         info = _walk(ctx, fact, by_name, frozenset())
-        if info is not None and info.drf and not info.cursor and not info.overrides and (info.sized or page_size):
-            out.append(_Paginator(str(fact.get("name")), fact.location.path, fact.location.span.line))
-    return out
+        name = str(fact.get("name"))
+        if info is None or not (info.drf or info.cursor):
+            continue
+        if info.cursor:
+            passed_over.append(f"{name} (a CursorPagination: its ordering is one model's)")
+        elif info.overrides:
+            passed_over.append(f"{name} (overrides {', '.join(sorted(info.overrides))})")
+        elif not (info.sized or page_size):
+            passed_over.append(f"{name} (no page size)")
+        else:
+            out.append(_Paginator(name, fact.location.path, fact.location.span.line))
+    return out, sorted(passed_over)
 
 
 @dataclass(frozen=True)
@@ -153,7 +166,7 @@ class _Info:
     drf: bool  # reaches PageNumberPagination / LimitOffsetPagination
     cursor: bool
     sized: bool  # sets page_size / default_limit to a value
-    overrides: bool
+    overrides: frozenset[str]  # paging methods it redefines
 
 
 def _walk(ctx: FixContext, fact: Fact, by_name: dict[str, list[Fact]], seen: frozenset[str]) -> _Info | None:
@@ -172,43 +185,43 @@ def _walk(ctx: FixContext, fact: Fact, by_name: dict[str, list[Fact]], seen: fro
             if parent is None:
                 return None
             drf, cursor = drf or parent.drf, cursor or parent.cursor
-            sized, overrides = sized or parent.sized, overrides or parent.overrides
+            sized, overrides = sized or parent.sized, overrides | parent.overrides
         elif base.startswith(DRF_PAGINATION) or parents:
             return None
     return _Info(drf, cursor, sized, overrides)
 
 
-def _body_facts(ctx: FixContext, fact: Fact) -> tuple[bool, bool]:
-    """(sets a page size, overrides how it pages) — read from the class body."""
+def _body_facts(ctx: FixContext, fact: Fact) -> tuple[bool, frozenset[str]]:
+    """(sets a page size, the paging methods it overrides) — read from the class body."""
     file = load(ctx, fact.location.path)
-    if isinstance(file, str):
-        return False, True
-    node = _class_at(file, fact.location.span.line, str(fact.get("name")))
+    node = _class_at(file, fact.location.span.line, str(fact.get("name"))) if isinstance(file, PyFile) else None
     if node is None or not isinstance(node.body, cst.IndentedBlock):
-        return False, True
-    sized = overrides = False
+        return False, frozenset({"an unreadable body"})
+    sized = False
+    overrides = frozenset(s.name.value for s in node.body.body if isinstance(s, cst.FunctionDef)) & _OVERRIDES
     for stmt in node.body.body:
-        if isinstance(stmt, cst.FunctionDef):
-            overrides = overrides or stmt.name.value in _OVERRIDES
         for name, value in _assignments(stmt):
             sized = sized or (name in _SIZES and not _is_none(value))
     return sized, overrides
 
 
-def _choose(ctx: FixContext, rel: str, reusable: Sequence[_Paginator], page_size: bool) -> _Choice:
+def _choose(
+    ctx: FixContext, rel: str, reusable: Sequence[_Paginator], passed_over: Sequence[str], page_size: bool
+) -> _Choice:
     if reusable:
         # a module named for pagination is the project's deliberate choice; then the first one
         best = sorted(reusable, key=lambda p: ("pagination" not in p.path.rsplit("/", 1)[-1], p.path, p.line))[0]
         module = "" if best.path == rel else ctx.module_name(best.path)
         return _Choice(best.name, module, why=f"the project's own `{best.name}` ({best.path}:{best.line})")
+    not_reused = f"; not reused: {', '.join(passed_over)}" if passed_over else ""
     if page_size:
         why = "DRF's PageNumberPagination: pages of REST_FRAMEWORK['PAGE_SIZE'] rows, which clients cannot enlarge"
-        return _Choice("PageNumberPagination", DRF_PAGINATION, why=why)
+        return _Choice("PageNumberPagination", DRF_PAGINATION, why=why + not_reused)
     why = (
         f"a new {GENERATED} (default_limit={DEFAULT_LIMIT}, max_limit={MAX_LIMIT}): no PAGE_SIZE is set, "
         "so DRF's own classes would return every row"
     )
-    return _Choice(GENERATED, "", generated=True, why=why)
+    return _Choice(GENERATED, "", generated=True, why=why + not_reused)
 
 
 # --- the edit -----------------------------------------------------------------
@@ -230,11 +243,9 @@ def _fix_module(ctx: FixContext, rel: str, findings: list[Finding], choice: _Cho
         return
     replacements: dict[int, cst.ClassDef] = {}
     fixed: list[Finding] = []
-    first: int | None = None
     for finding in findings:
         view = _class_at(file, finding.line, finding.anchor)
-        index = next((i for i, stmt in enumerate(file.module.body) if contains(stmt, view)), None) if view else None
-        if view is None or index is None or not isinstance(view.body, cst.IndentedBlock):
+        if view is None or not isinstance(view.body, cst.IndentedBlock):
             yield Skipped(
                 "SA302",
                 rel,
@@ -242,13 +253,12 @@ def _fix_module(ctx: FixContext, rel: str, findings: list[Finding], choice: _Cho
                 f"`{finding.anchor}` is not a class with an indented body here: add `pagination_class = {local}`",
             )
             continue
-        first = index if first is None else min(first, index)
         replacements[id(view)] = _with_pagination(view, local)
         fixed.append(finding)
-    if not fixed or first is None:
+    if not fixed:
         return
     module = file.module.visit(_ReplaceClasses(replacements))
-    module = _add_definitions(file, module, choice, local, first)
+    module = _add_definitions(file, module, choice, local)
     description = f"pagination_class = {local} on {', '.join(f.anchor for f in fixed)}: {choice.why}"
     description += "; the list response becomes one page with count/next"
     edits = line_edits(file.source, module.code, rule="SA302", description=description, group=f"SA302:{rel}")
@@ -292,13 +302,14 @@ def _free_for(file: PyFile, name: str, qualname: str) -> bool:
     return not file.top_level_bindings(name)
 
 
-def _add_definitions(file: PyFile, module: cst.Module, choice: _Choice, local: str, first: int) -> cst.Module:
+def _add_definitions(file: PyFile, module: cst.Module, choice: _Choice, local: str) -> cst.Module:
+    """The generated class goes right after the imports (before every view); imports as needed."""
     if choice.generated:
         indent = file.module.default_indent
         stmt = cst.parse_statement(_GENERATED_CODE.format(i=indent))
         stmt = stmt.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
         body = list(module.body)
-        body.insert(first, stmt)
+        body.insert(_after_imports(body), stmt)
         module = module.with_changes(body=body)
         if "LimitOffsetPagination" not in file.imports.bindings:
             module = _import(module, DRF_PAGINATION, "LimitOffsetPagination")
@@ -321,8 +332,11 @@ def _import(module: cst.Module, source: str, name: str) -> cst.Module:
     merged = add_to_from_import(module, source, name, "")
     if merged is not None:
         return merged
-    first_code = next((i for i, s in enumerate(module.body) if not is_import_line(s) and not is_docstring(s)), 0)
-    return insert_import(module, import_statement(source, name), first_code, source)
+    return insert_import(module, import_statement(source, name), _after_imports(module.body), source)
+
+
+def _after_imports(body: Sequence[cst.BaseStatement]) -> int:
+    return next((i for i, s in enumerate(body) if not is_import_line(s) and not is_docstring(s)), len(body))
 
 
 # --- small libcst readers -------------------------------------------------------

@@ -96,14 +96,13 @@ def _proposal(ctx: FixContext, finding: Finding) -> Proposal | Skipped:
     if node is None or function is None:
         return _skip(finding, "the reported expression was not found again: page the query by hand")
     if not _is_fastapi_route(file, function):
-        return _skip(finding, _elsewhere(file, finding, node))
+        return _skip(finding, _elsewhere(file, finding, node, function))
     taken = sorted(_param_names(function.params) & PAGING_NAMES)
     if taken:
         return _skip(
             finding,
-            f"`{function.name.value}` already takes `{'`, `'.join(taken)}`: apply it to the query "
-            f"(`.limit(limit).offset(offset)` on the select, or `.offset(skip).limit(limit)`) — "
-            "no second set of paging parameters is added",
+            f"`{function.name.value}` already takes `{'`, `'.join(taken)}`: apply {_use_existing(set(taken))} "
+            "to the query — no second set of paging parameters is added",
         )
     target = _paging_target(file, function, node)
     if isinstance(target, str):
@@ -112,6 +111,23 @@ def _proposal(ctx: FixContext, finding: Finding) -> Proposal | Skipped:
     if clash:
         return _skip(finding, f"`{function.name.value}` binds `{'`, `'.join(sorted(clash))}` itself: page it by hand")
     return _rewrite(file, finding, function, target)
+
+
+def _use_existing(taken: set[str]) -> str:
+    """The chain to add for the paging parameters a handler already has."""
+    size = next((n for n in ("limit", "page_size", "per_page", "size", "take", "first") if n in taken), "")
+    start = next((n for n in ("offset", "skip", "start") if n in taken), "")
+    if size and start:
+        return f"`.offset({start}).limit({size})`"
+    if size and "page" in taken:
+        return f"`.offset((page - 1) * {size}).limit({size})`"
+    if size:
+        return f"`.limit({size})`"
+    if start:
+        return f"`.offset({start}).limit({DEFAULT_LIMIT})`"
+    if "page" in taken:
+        return f"`.offset((page - 1) * {DEFAULT_LIMIT}).limit({DEFAULT_LIMIT})`"
+    return f"a filter on the cursor and `.limit({DEFAULT_LIMIT})`"
 
 
 def _rewrite(file: PyFile, finding: Finding, function: cst.FunctionDef, target: _Target) -> Proposal | Skipped:
@@ -459,11 +475,11 @@ def _import(module: cst.Module, source: str, name: str) -> cst.Module:
     return insert_import(module, import_statement(source, name), first_code, source)
 
 
-def _elsewhere(file: PyFile, finding: Finding, node: cst.CSTNode) -> str:
+def _elsewhere(file: PyFile, finding: Finding, node: cst.CSTNode, function: cst.FunctionDef) -> str:
     """The edit to make by hand outside FastAPI (the reason of the Skipped)."""
-    code = " ".join(file.code(node).split())
-    if len(code) > 60:
-        code = code[:57] + "..."
+    code = _short(file, node)
+    value = _single_assignment(function, node.value) if isinstance(node, cst.Name) else None
+    query = _short(file, value) if value is not None else code  # what the variable was fetched with
     what = finding.anchor
     frameworks = {q.split(".")[0] for q in file.imports.bindings.values()}
     if what.startswith("raw SQL"):
@@ -485,15 +501,41 @@ def _elsewhere(file: PyFile, finding: Finding, node: cst.CSTNode) -> str:
     if "django" in frameworks:
         return (
             f"not a FastAPI handler: page it with "
-            f"`Paginator({code}, {DEFAULT_LIMIT}).get_page(request.GET.get('page'))` "
-            "and render the page (the template loops over the page and links to the next one)"
+            f"`Paginator({code}, {DEFAULT_LIMIT}).get_page(request.GET.get('page'))` and send that page "
+            "(a template loops over it and links to the next; a JSON response lists its object_list and has_next())"
         )
     if "flask" in frameworks or "flask_sqlalchemy" in frameworks:
-        return (
-            f"not a FastAPI handler: page it with Flask-SQLAlchemy's `.paginate(per_page={DEFAULT_LIMIT}, "
-            f"max_per_page={MAX_LIMIT})` (or `db.paginate(select(...))`) instead of `.all()` on `{code}`"
-        )
-    return f"not a FastAPI handler: add `.limit(...)` (and an offset from the request) to the query of `{code}`"
+        return _flask(file, value if value is not None else node, query)
+    return f"not a FastAPI handler: add `.limit(...)` (and an offset from the request) to `{query}`"
+
+
+def _flask(file: PyFile, fetched: cst.CSTNode, query: str) -> str:
+    """Flask-SQLAlchemy pages a legacy `Model.query` with `.paginate()`, a select with `db.paginate()`."""
+    sizes = f"per_page={DEFAULT_LIMIT}, max_per_page={MAX_LIMIT}"
+    links, _ = method_chain(fetched) if isinstance(fetched, cst.BaseExpression) else ([], fetched)
+    executed = next((call for name, call in links if name in SA_EXECUTORS and call.args), None)
+    if executed is not None:
+        edit = f"db.paginate({_short(file, executed.args[0].value)}, {sizes})"
+    elif ".query" in (full := _short(file, fetched, 10_000)) and full.endswith(".all()"):
+        if len(full) > 100:
+            return (
+                f"not a FastAPI handler: with Flask-SQLAlchemy, end `{query}` with `.paginate({sizes})`, not `.all()`"
+            )
+        edit = f"{full[: -len('.all()')]}.paginate({sizes})"
+    else:
+        return f"not a FastAPI handler: with Flask-SQLAlchemy, page `{query}` with `.paginate({sizes})`"
+    return (
+        f"not a FastAPI handler: with Flask-SQLAlchemy, write `{edit}` instead of `{query}` "
+        "(it reads ?page= and ?per_page=; use the page's `.items`)"
+    )
+
+
+def _short(file: PyFile, node: cst.CSTNode, width: int = 80) -> str:
+    """One line of source for a reason, without the expression's own parentheses."""
+    if isinstance(node, cst.BaseExpression) and node.lpar:
+        node = node.with_changes(lpar=[], rpar=[])
+    code = " ".join(file.code(node).split()).replace("( ", "(").replace(" )", ")")
+    return code if len(code) <= width else code[: width - 3] + "..."
 
 
 # --- generic libcst helpers -------------------------------------------------------
