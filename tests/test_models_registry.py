@@ -137,3 +137,26 @@ def test_unbounded_select_is_conservative() -> None:
     for bounded in ("select count(*) from t", "select 1", "select a from t limit 5", "select a, count(*) from t group by a",
                     "delete from t", "this is not sql ((("):  # fmt: skip
         assert not unbounded_select(bounded), bounded
+
+
+def test_django_default_table_names_come_from_the_app_not_the_models_package(tmp_path: Path) -> None:
+    """NetBox keeps models in `extras/models/models.py`: the table is `extras_…`, not `models_…`."""
+    model = "from django.db import models\n\n\nclass {name}(models.Model):\n    title = models.CharField()\n{meta}"
+    reg = _registry(
+        tmp_path,
+        {
+            "extras/__init__.py": "",
+            "extras/models/__init__.py": "",
+            "extras/models/models.py": model.format(name="ImageAttachment", meta=""),
+            "extras/models/tags.py": model.format(name="Tag", meta=""),
+            "shop/models.py": model.format(name="Order", meta=""),
+            "shared/models.py": model.format(name="Note", meta="\n    class Meta:\n        app_label = 'notes'\n"),
+        },
+    )
+    tables = {name: reg.resolve(name).table for name in ("ImageAttachment", "Tag", "Order", "Note")}  # type: ignore[union-attr]
+    assert tables == {
+        "ImageAttachment": "extras_imageattachment",
+        "Tag": "extras_tag",
+        "Order": "shop_order",
+        "Note": "notes_note",
+    }

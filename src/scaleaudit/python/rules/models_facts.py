@@ -41,13 +41,13 @@ def _dj(order_body: str, **kw: Any) -> Case:
 
 
 def app_label(rel: str) -> str:
-    parts = rel.split("/")
-    if parts[-1] == "models.py":
-        return parts[-2] if len(parts) > 1 else ""
-    if "models" in parts[:-1]:
-        index = len(parts) - 1 - parts[::-1].index("models")
-        return parts[index - 1] if index > 0 else ""
-    return parts[-2] if len(parts) > 1 else ""
+    """The Django app a model file belongs to: the directory above any `models` package
+    (`shop/models.py`, `shop/models/order.py` and NetBox's `extras/models/models.py` are all
+    in app `shop`/`extras`), which is what Django's default table name starts with."""
+    parts = rel.split("/")[:-1]
+    if "models" in parts:
+        parts = parts[: len(parts) - 1 - parts[::-1].index("models")]
+    return parts[-1] if parts else ""
 
 
 class ModelFacts(PythonRule):

@@ -180,6 +180,8 @@ def _django_meta(draft: ModelDraft, meta: cst.ClassDef, app_label: str) -> None:
     for name, value, _ in _assignments(meta.body):
         if name == "db_table":
             draft.table = _string(value) or draft.table
+        elif name == "app_label":  # a model declared outside its app's package
+            app_label = _string(value) or app_label
         elif name == "abstract" and _true(value):
             draft.abstract = True
         elif name in ("unique_together", "index_together"):
