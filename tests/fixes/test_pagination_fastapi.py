@@ -278,6 +278,14 @@ def test_existing_paging_params_of_any_usual_name_are_not_doubled(tmp_path: Path
         assert f"already takes {names}: apply `{chain}` to the query" in reason and "no second set" in reason
 
 
+def test_a_paging_dependency_counts_as_existing_paging_params(tmp_path: Path) -> None:
+    routes = HEAD + "\nfrom app.deps import PaginationParams\n\n\n@router.get('/items')\n"
+    routes += "def items(p: PaginationParams = Depends(), s: Session = Depends(get_session)):\n"
+    routes += "    return s.scalars(select(Item)).all()\n"
+    (reason,) = _skip_reasons(_unchanged(tmp_path, routes))
+    assert "takes `p`, which looks like a paging dependency" in reason
+
+
 def test_a_select_with_limit_is_not_even_reported(tmp_path: Path) -> None:
     routes = HEAD + "\n\n@router.get('/items')\ndef items(s: Session = Depends(get_session)):\n"
     routes += "    return s.scalars(select(Item).limit(20)).all()\n"

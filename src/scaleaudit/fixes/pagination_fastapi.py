@@ -104,6 +104,13 @@ def _proposal(ctx: FixContext, finding: Finding) -> Proposal | Skipped:
             f"`{function.name.value}` already takes `{'`, `'.join(taken)}`: apply {_use_existing(set(taken))} "
             "to the query — no second set of paging parameters is added",
         )
+    pager = _paging_dependency(file, function.params)
+    if pager:
+        return _skip(
+            finding,
+            f"`{function.name.value}` takes `{pager}`, which looks like a paging dependency: apply it to the query "
+            "— no second set of paging parameters is added",
+        )
     target = _paging_target(file, function, node)
     if isinstance(target, str):
         return _skip(finding, target)
@@ -111,6 +118,16 @@ def _proposal(ctx: FixContext, finding: Finding) -> Proposal | Skipped:
     if clash:
         return _skip(finding, f"`{function.name.value}` binds `{'`, `'.join(sorted(clash))}` itself: page it by hand")
     return _rewrite(file, finding, function, target)
+
+
+def _paging_dependency(file: PyFile, params: cst.Parameters) -> str:
+    """A parameter whose type or default names paging (`p: PageParams = Depends()`, `Params`)."""
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        parts = [param.annotation.annotation if param.annotation else None, param.default]
+        code = " ".join(file.code(part) for part in parts if part is not None).lower()
+        if "pagina" in code or "pageparams" in code or "page_params" in code:
+            return param.name.value
+    return ""
 
 
 def _use_existing(taken: set[str]) -> str:
