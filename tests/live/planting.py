@@ -55,6 +55,23 @@ def connect(server: PgServer, db: str, **kwargs: Any) -> psycopg.Connection[Any]
     return psycopg.connect(server.url(db), autocommit=True, **kwargs)
 
 
+def settle_insert_stats(conn: psycopg.Connection[Any], inserted: dict[str, int], timeout_s: float = 15.0) -> None:
+    """Wait until the inserting backend's statistics have reached the shared counters.
+
+    A backend flushes its table counters lazily (PostgreSQL 15: at most once a second,
+    or when it exits). If VACUUM ANALYZE sets n_live_tup first, the late flush adds the
+    inserts on top: 30,000 rows read as 60,000 on a loaded machine.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rows = conn.execute("SELECT relname, n_tup_ins FROM pg_stat_user_tables").fetchall()
+        seen = {name: count for name, count in rows}
+        if all(seen.get(table, 0) >= count for table, count in inserted.items()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"insert statistics never arrived: {inserted}")
+
+
 def plant_postgres(server: PgServer) -> None:
     with connect(server, "postgres") as admin:
         admin.execute("CREATE DATABASE sick")
@@ -67,11 +84,15 @@ def plant_postgres(server: PgServer) -> None:
         # A unique index built concurrently over duplicates fails and stays INVALID.
         with contextlib.suppress(psycopg.errors.UniqueViolation):
             conn.execute("CREATE UNIQUE INDEX CONCURRENTLY users_email_unique ON users (email)")
+    with connect(server, "sick") as conn:
+        settle_insert_stats(conn, {"orders": 30000, "events": 150000})
         conn.execute("VACUUM ANALYZE")
         conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO app")
         sick_workload(conn)
     with connect(server, "healthy") as conn:
         conn.execute(HEALTHY_SCHEMA)
+    with connect(server, "healthy") as conn:
+        settle_insert_stats(conn, {"users": 500, "orders": 2000})
         conn.execute("VACUUM ANALYZE")
         for user_id in range(1, 200):
             conn.execute("SELECT * FROM orders WHERE user_id = %s", (user_id,)).fetchall()
