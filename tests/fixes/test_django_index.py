@@ -118,15 +118,25 @@ def test_existing_lists_and_tuples_are_extended_in_their_layout(tmp_path: Path) 
             indexes = ({pair},)
     """
     )
+    # appended on its line, that line would pass 88 columns: one index per line instead
     inline_after = (
         HEAD
         + f"""
         class Meta:
-            indexes = ({pair}, {user},)
+            indexes = (
+                {pair},
+                {user},
+            )
     """
     )
     assert_fixed(tmp_path / "b", _tree(inline), {"shop/models.py": inline_after}, select=["SA401"], unsafe=True)
     assert_idempotent(tmp_path / "b", select=["SA401"], unsafe=True)
+    short = HEAD.replace("models\n", "models\n    from django.db.models import Index\n", 1) + """
+        class Meta:
+            indexes = []
+    """  # fmt: skip
+    short_after = short.replace("[]", '[Index(fields=["user"], name="shop_order_user_id_idx")]')  # fits: stays inline
+    assert_fixed(tmp_path / "c", _tree(short), {"shop/models.py": short_after}, select=["SA401"], unsafe=True)
 
 
 def test_comments_stay_on_their_lines(tmp_path: Path) -> None:

@@ -264,6 +264,7 @@ def _meta_with_indexes(file: PyFile, meta: cst.ClassDef, codes: Sequence[str], e
         return f"Meta.indexes is `{shown}`, not a list literal: add {' and '.join(codes)} to it by hand"
     new_value = with_element(value, codes)
     new_stmt = stmt.with_changes(body=[small.with_changes(value=new_value) if s is small else s for s in stmt.body])
+    new_stmt = _wrapped_if_long(file, stmt, new_stmt, new_value)
     return meta.with_changes(body=meta.body.with_changes(body=[new_stmt if s is stmt else s for s in meta.body.body]))
 
 
@@ -309,6 +310,37 @@ def _statement(file: PyFile, code: str) -> cst.BaseStatement:
 
 def _indented(entries: str) -> str:
     return "".join(f"    {line}" for line in entries.splitlines(True))
+
+
+# Where a one-line `indexes = [...]` that the fix lengthened is broken into one index per
+# line: Black's and Ruff's default width, which most Django projects format to.
+LINE_LENGTH = 88
+
+
+def _wrapped_if_long(
+    file: PyFile, old: cst.SimpleStatementLine, new: cst.SimpleStatementLine, seq: cst.List | cst.Tuple
+) -> cst.SimpleStatementLine:
+    """`new`, with `seq` one element per line when it is a one-liner now longer than the
+    line it replaces and than LINE_LENGTH (a 165-character Meta line is not a reviewable edit)."""
+    indent = file.positions[old].start.column
+    old_width, new_code = indent + len(file.code(old).rstrip("\n")), cst.Module([]).code_for_node(new)
+    if "\n" in new_code.rstrip("\n") or indent + len(new_code.rstrip("\n")) <= max(LINE_LENGTH, old_width):
+        return new
+    step = file.module.default_indent
+    inner = cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace(step))
+    outer = cst.ParenthesizedWhitespace(indent=True, last_line=cst.SimpleWhitespace(""))
+    last = len(seq.elements) - 1
+    elements = [e.with_changes(comma=cst.Comma(whitespace_after=outer if i == last else inner)) for i, e in
+                enumerate(seq.elements)]  # fmt: skip
+    if isinstance(seq, cst.List):
+        tall: cst.List | cst.Tuple = seq.with_changes(
+            lbracket=cst.LeftSquareBracket(whitespace_after=inner), elements=elements, rbracket=cst.RightSquareBracket()
+        )
+    else:
+        opened = [cst.LeftParen(whitespace_after=inner)]
+        tall = seq.with_changes(lpar=opened, elements=elements, rpar=[cst.RightParen()])
+    body = [s.with_changes(value=tall) if getattr(s, "value", None) is seq else s for s in new.body]
+    return new.with_changes(body=body)
 
 
 def with_element(seq: cst.List | cst.Tuple, codes: Sequence[str]) -> cst.List | cst.Tuple:
