@@ -52,6 +52,19 @@ def test_an_app_with_no_problems_says_so(tmp_path: Path) -> None:
     assert json.loads(render_json.render(report))["no_problems"] is True
 
 
+def test_the_headline_never_says_enough_while_critical_issues_are_open(tmp_path: Path) -> None:
+    clean = _report(write_tree(tmp_path / "clean", CLEAN)).verdict
+    assert clean.headline == "A well-tuned monolith is enough for 1,000 concurrent users."
+    duplicated = {**CLEAN, "app/jobs.py": "from sqlalchemy import create_engine\nengine = create_engine(URL)\n"}
+    report = _report(write_tree(tmp_path / "dup", duplicated))
+    critical = [i for i in report.issues if i.severity in ("critical", "high")]
+    assert critical and report.verdict.monolith_enough
+    assert report.verdict.headline == (
+        f"A well-tuned monolith is enough for 1,000 concurrent users once the {len(critical)} critical/high "
+        "issue(s) below are fixed; as it stands, it is not."
+    )
+
+
 def test_architecture_cites_file_and_line() -> None:
     report = build("flask_chat")
     arch = {item.aspect: item for item in report.architecture}

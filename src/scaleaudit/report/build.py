@@ -180,11 +180,22 @@ def verdict(capacity: Capacity, issues: Sequence[Issue], facts: Sequence[Fact]) 
         would_change.append("chat/realtime traffic growing faster than the API: extract the Socket.IO server first")
     if any(f.kind in ("object-storage", "local-upload") for f in facts):
         would_change.append("upload processing competing with requests for CPU: move it to a file service or jobs")
-    headline = (
-        f"A well-tuned monolith is enough for {users:,} concurrent users."
-        if enough
-        else f"A single monolith is not enough for {users:,} concurrent users as stated."
-    )
+    # "Enough" is a claim about the architecture, not about the code as it stands: with
+    # critical/high issues open, a lead reading only the headline must not hear "ship it".
+    if not enough:
+        headline = f"A single monolith is not enough for {users:,} concurrent users as stated."
+    elif critical:
+        headline = (
+            f"A well-tuned monolith is enough for {users:,} concurrent users once the {len(critical)} "
+            "critical/high issue(s) below are fixed; as it stands, it is not."
+        )
+    elif capacity.fits is False:
+        headline = (
+            f"A well-tuned monolith is enough for {users:,} concurrent users once its pools fit the "
+            "connection budget below; as it stands, it is not."
+        )
+    else:
+        headline = f"A well-tuned monolith is enough for {users:,} concurrent users."
     return Verdict(enough, headline, tuple(reasons), tuple(would_change))
 
 
