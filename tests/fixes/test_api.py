@@ -151,6 +151,8 @@ def test_cli_fix_diff_then_write_and_scan_fix_alias(tmp_path: Path) -> None:
     assert shown.returncode == 1, shown.stderr  # as for scan: the findings are still there
     assert "+engine = create_engine(URL, pool_size=13, max_overflow=7, pool_pre_ping=True)" in shown.stdout
     assert "\x1b[" not in shown.stdout and "nothing was written" in shown.stderr
+    # each pool fix adds pool_size and pool_pre_ping: it resolves SA103 and SA105, and says so
+    assert "2 fix(es) to apply resolving 4 finding(s), 2 finding(s) skipped" in shown.stderr
     assert (tmp_path / "app/db.py").read_text() == ENGINE
     alias = _cli(tmp_path, "scan", "app/db.py", "--fix", "--no-cache")
     assert alias.returncode == 0, alias.stderr

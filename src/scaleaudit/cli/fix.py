@@ -65,7 +65,9 @@ def summarise(result: FixResult, write: bool) -> None:
     err.write(
         f"scaleaudit: {verb} {len(result.changes)} file(s)"
         + (f" ({created} created)" if created else "")
-        + f"; {len(result.applied)} fix(es) {'applied' if write else 'to apply'}, "
+        + f"; {len(result.applied)} fix(es) {'applied' if write else 'to apply'}"
+        + (f" resolving {resolved} finding(s)" if (resolved := sum(a.resolves for a in result.applied)) else "")
+        + ", "
         + f"{len(result.skipped)} finding(s) skipped\n"
     )
     label = "fixed   " if result.written else "to fix  "

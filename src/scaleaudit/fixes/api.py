@@ -311,7 +311,7 @@ def _result(
     return FixResult(
         scan=scan,
         changes=changes,
-        applied=tuple(Applied(p.rule, p.path, p.line, p.description) for p in ok),
+        applied=tuple(Applied(p.rule, p.path, p.line, p.description, max(1, len(p.resolves))) for p in ok),
         skipped=tuple(sorted({*skipped, *leftover}, key=lambda s: (s.path, s.line, s.rule))),
         failures=tuple(failures),
         warnings=tuple(warnings),

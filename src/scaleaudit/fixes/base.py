@@ -44,6 +44,7 @@ class Applied:
     path: str
     line: int
     description: str
+    resolves: int = 1  # findings it fixes: one index fix can declare twenty indexes
 
 
 @dataclass(frozen=True)
