@@ -157,5 +157,9 @@ def test_cli_fix_diff_then_write_and_scan_fix_alias(tmp_path: Path) -> None:
     alias = _cli(tmp_path, "scan", "app/db.py", "--fix", "--no-cache")
     assert alias.returncode == 0, alias.stderr
     assert "changed 1 file(s)" in alias.stderr and "pool_size=7" in (tmp_path / "app/db.py").read_text()
+    # --min-confidence filters what is fixed as scan filters what is shown (SA103 is high: kept)
+    assert "pool_size=13" in _cli(tmp_path, "fix", ".", "--no-cache", "--min-confidence", "high",
+                                  "--max-connections", "50", "--workers", "2", "--instances", "1").stdout  # fmt: skip
+    assert _cli(tmp_path, "fix", ".", "--min-confidence", "sure").returncode == 2
     bad = _cli(tmp_path, "fix", ".", "--select", "NOPE")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

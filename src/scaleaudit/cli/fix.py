@@ -11,7 +11,7 @@ import typer
 
 from scaleaudit import api
 from scaleaudit.cli import app
-from scaleaudit.cli._common import color_wanted, split_list
+from scaleaudit.cli._common import color_wanted, parse_confidence, split_list
 from scaleaudit.config import Settings
 from scaleaudit.fixes.base import FixResult
 
@@ -90,6 +90,9 @@ def fix(
     ),
     select: list[str] | None = typer.Option(None, "--select", help="Only fix these rules (ids, prefixes, categories)."),
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Do not fix these rules."),
+    min_confidence: str | None = typer.Option(
+        None, "--min-confidence", help="Fix findings at or above this confidence: high, medium, low [default: medium]."
+    ),
     require_clean: bool = typer.Option(
         False, "--require-clean", help="With --write: refuse to write when the git work tree has changes."
     ),
@@ -123,7 +126,12 @@ def fix(
     """
     targets = paths or [Path(".")]
     settings = api.settings_for(
-        targets, config, isolated=isolated, select=split_list(select), ignore=split_list(ignore)
+        targets,
+        config,
+        isolated=isolated,
+        select=split_list(select),
+        ignore=split_list(ignore),
+        min_confidence=parse_confidence(min_confidence),
     )
     settings = with_capacity(settings, max_connections, workers, instances)
     if migrations:
