@@ -474,8 +474,14 @@ def _then(edits: dict[cst.CSTNode, Edit], node: cst.CSTNode, edit: Edit) -> None
 
 
 def _append_call(method: str, codes: Sequence[str]) -> Edit:
+    # Built as nodes, not re-parsed from text: the receiver of a chain written one call per
+    # line in parentheses holds line breaks (and comments) that do not parse on their own.
     def edit(node: cst.CSTNode) -> cst.CSTNode:
-        return cst.parse_expression(f"{cst.Module([]).code_for_node(node)}.{method}({', '.join(codes)})")
+        assert isinstance(node, cst.BaseExpression)
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        args = [cst.Arg(cst.parse_expression(code), comma=comma) for code in codes]
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return cst.Call(func=cst.Attribute(value=node, attr=cst.Name(method)), args=args)
 
     return edit
 
