@@ -95,3 +95,16 @@ def test_a_chain_written_one_call_per_line_is_extended_in_place(tmp_path: Path) 
     run_python(tmp_path, DJANGO + 'assert queries(__import__("app.views").views.board) == (["u0", "u1", "u2"], 1)\n')
 
 
+def test_get_queryset_stays_on_the_manager(tmp_path: Path) -> None:
+    # `Ticket.objects.select_related("owner").get_queryset()`: a QuerySet has no get_queryset().
+    fixed = _fix(
+        tmp_path,
+        """
+        def board(request):
+            return [t.owner.name for t in Ticket.objects.get_queryset().order_by("id")]
+        """,
+    )
+    assert 'Ticket.objects.get_queryset().select_related("owner").order_by("id")' in fixed
+    run_python(tmp_path, DJANGO + 'assert queries(__import__("app.views").views.board) == (["u0", "u1", "u2"], 1)\n')
+
+

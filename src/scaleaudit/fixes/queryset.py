@@ -561,8 +561,10 @@ def _insertion_point(chain: Chain) -> cst.BaseExpression | str:
         if any(lk.name == "[]" for lk in links[: last + 1]):
             return "the queryset is sliced before the place to add the relation"
         return links[last].node
-    if links and links[0].name == "all" and isinstance(links[0].node, cst.Call) and not links[0].node.args:
-        return links[0].node
+    # after a leading `.all()`; after `get_queryset()` always: a QuerySet has no such method
+    first = links[0].node if links and links[0].name in ("all", "get_queryset") else None
+    if isinstance(first, cst.Call) and not first.args:
+        return first
     return chain.root
 
 
