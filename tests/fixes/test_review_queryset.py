@@ -6,7 +6,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from fixtest import assert_idempotent, fix_tree, run_python
+import pytest
+from conftest import write_tree
+from fixtest import assert_idempotent, dedent, fix_tree, run_python
 
 UNSAFE = {"unsafe": True, "select": ["SA201"]}
 MODELS = """
@@ -106,5 +108,59 @@ def test_get_queryset_stays_on_the_manager(tmp_path: Path) -> None:
     )
     assert 'Ticket.objects.get_queryset().select_related("owner").order_by("id")' in fixed
     run_python(tmp_path, DJANGO + 'assert queries(__import__("app.views").views.board) == (["u0", "u1", "u2"], 1)\n')
+
+
+NAIVE = """
+    def board(request):
+        tickets = Ticket.objects.select_related("owner").order_by("id")
+        tickets = tickets.only("title")
+        return [t.owner.name for t in tickets]
+    """
+
+
+@pytest.mark.parametrize(
+    ("views", "reason"),
+    [
+        (
+            """
+            def board(request):
+                tickets = Ticket.objects.order_by("id")
+                tickets = tickets.only("title")
+                return [t.owner.name for t in tickets]
+            """,
+            "calls only() where it is refined or used",
+        ),
+        (
+            """
+            def board(request):
+                tickets = Ticket.objects.order_by("id")
+                return [t.owner.name for t in tickets.defer("owner")]
+            """,
+            "calls defer() where it is refined or used",
+        ),
+    ],
+    ids=["only-refinement", "defer-at-use"],
+)
+def test_loading_that_would_fail_where_the_query_is_used_is_skipped(tmp_path: Path, views: str, reason: str) -> None:
+    files = _tree(views)
+    result = fix_tree(tmp_path, files, **UNSAFE)
+    assert not result.changes
+    (skip,) = [s for s in result.skipped if s.rule == "SA201"]
+    assert reason in skip.reason and "by hand" in skip.reason, skip.reason
+
+
+def test_the_edit_the_only_skip_prevents_fails_in_django(tmp_path: Path) -> None:
+    # What the fix wrote before: Django refuses a field deferred by only() and joined.
+    write_tree(tmp_path, dedent(_tree(NAIVE)))
+    check = """
+        from django.core.exceptions import FieldError
+        try:
+            queries(__import__("app.views").views.board)
+        except FieldError as exc:
+            assert "cannot be both deferred and traversed" in str(exc)
+        else:
+            raise AssertionError("no FieldError")
+        """
+    run_python(tmp_path, DJANGO + textwrap.dedent(check))
 
 

@@ -511,6 +511,12 @@ def _django(file: PyFile, chain: Chain, needs: Sequence[Need]) -> Plan | str:
         if method == "select_related":
             if "select_for_update" in chain.names:
                 return "select_for_update() would lock the joined rows too (and fails on a nullable join)"
+            later = sorted({"only", "defer"} & set(chain.outer))
+            if later:  # not read here: Django raises FieldError for a field both deferred and joined
+                return (
+                    f"the queryset calls {' and '.join(f'{n}()' for n in later)} where it is refined or used, "
+                    "which must then name the joined relation too"
+                )
             if only:  # only() must then name every hop: keep to the first
                 wanted = list(dict.fromkeys(p.split("__")[0] for p in wanted))
             heads = {p.split("__")[0] for p in wanted}
