@@ -138,8 +138,16 @@ NAIVE = """
             """,
             "calls defer() where it is refined or used",
         ),
+        (
+            """
+            async def board(request):
+                tickets = Ticket.objects.order_by("id")
+                return [[c.body for c in t.comments.all()] async for t in tickets.aiterator()]
+            """,
+            "aiterator() does not prefetch before Django 5.0",
+        ),
     ],
-    ids=["only-refinement", "defer-at-use"],
+    ids=["only-refinement", "defer-at-use", "aiterator"],
 )
 def test_loading_that_would_fail_where_the_query_is_used_is_skipped(tmp_path: Path, views: str, reason: str) -> None:
     files = _tree(views)

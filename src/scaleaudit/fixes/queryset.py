@@ -524,6 +524,8 @@ def _django(file: PyFile, chain: Chain, needs: Sequence[Need]) -> Plan | str:
                 return "the queryset defers fields with defer(): select_related cannot load a deferred relation"
         elif "iterator" in chain.names:
             return "iterator() does not prefetch without chunk_size: pass chunk_size or load the relation another way"
+        elif "aiterator" in chain.names:  # Django 4.1 and 4.2 raise NotSupportedError
+            return "aiterator() does not prefetch before Django 5.0"
         existing = [call for name, call in calls if name == method]
         if existing:
             present = strings(existing[-1])
