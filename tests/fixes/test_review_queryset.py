@@ -172,3 +172,43 @@ def test_the_edit_the_only_skip_prevents_fails_in_django(tmp_path: Path) -> None
     run_python(tmp_path, DJANGO + textwrap.dedent(check))
 
 
+SA_MODELS = """
+    from sqlalchemy import ForeignKey
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
+    class User(Base):
+        __tablename__ = "users"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        orders: Mapped[list["Order"]] = relationship(back_populates="user")
+
+
+    class Order(Base):
+        __tablename__ = "orders"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+        user: Mapped[User] = relationship(back_populates="orders")
+    """
+
+
+def test_a_sqlalchemy_union_is_skipped(tmp_path: Path) -> None:
+    # `.options()` went on the first select of the UNION only, as if it loaded the whole result.
+    api = """
+        from sqlalchemy import select
+
+        from app.models import User
+
+
+        def users(session):
+            stmt = select(User).union(select(User).where(User.id > 1))
+            return [len(u.orders) for u in session.scalars(stmt)]
+        """
+    files = {"app/__init__.py": "", "app/models.py": SA_MODELS, "app/api.py": api}
+    result = fix_tree(tmp_path, files, **UNSAFE)
+    assert not result.changes
+    (skip,) = [s for s in result.skipped if s.rule == "SA201"]
+    assert "a combined select (union())" in skip.reason and "selectinload(User.orders)" in skip.reason

@@ -78,6 +78,10 @@ _SA_REFUSED = {
     "scalar_subquery": "the select is used as a subquery",
     "with_only_columns": "with_only_columns() changes what the select returns",
     "from_statement": "from_statement() decides what is loaded",
+    **{
+        name: f"a combined select ({name}()) cannot load relations on one side only"
+        for name in ("union", "union_all", "intersect", "intersect_all", "except_", "except_all")
+    },
 }
 PREFETCH_CACHED = frozenset({"all", "__iter__", "__len__"})  # read from a prefetched manager's cache
 SELECTINLOAD = "sqlalchemy.orm.selectinload"
