@@ -193,6 +193,11 @@ def _list_select_related(ctx: FixContext, fact: Fact, findings: list[Finding], p
     cls = enclosing(file, name, cst.ClassDef) if name is not None else None
     if not isinstance(cls, cst.ClassDef) or not isinstance(cls.body, cst.IndentedBlock):
         return Skipped("SA205", first.path, first.line, f"cannot find the admin class again; {suggestion}")
+    if any(isinstance(s, cst.FunctionDef) and s.name.value == "get_list_select_related" for s in cls.body.body):
+        # Django reads the attribute only through this method: setting it would change nothing
+        names = ", ".join(repr(p) for p in wanted)
+        reason = f"`{fact.get('admin')}` overrides `get_list_select_related()`: add {names} to what it returns"
+        return Skipped("SA205", first.path, first.line, reason)
     new_body = _with_select_related(file, cls.body, wanted)
     if isinstance(new_body, str):
         return Skipped("SA205", first.path, first.line, f"{new_body}; {suggestion}")
