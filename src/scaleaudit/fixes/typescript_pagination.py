@@ -59,7 +59,7 @@ PAGING_FIELDS = frozenset(
 RES_NAMES = frozenset({"res", "response", "_res", "_response"})
 OTHER_FRAMEWORKS = re.compile(rb"""(?:from\s+|require\(\s*)['"](fastify|@hapi/hapi|koa|next/server)['"]""")
 # Calls that write: a handler making them is not a list endpoint, and what it reads it writes.
-_WRITES = re.compile(
+WRITES = re.compile(
     r"\.\s*(?:create|createMany|update|updateMany|upsert|delete|deleteMany|\$transaction|\$executeRaw\w*)\s*[(<]"
 )
 # Response methods that send what they are given.
@@ -126,7 +126,7 @@ def _fix_file(ctx: FixContext, rel: str, findings: list[Finding]) -> Iterator[Pr
     file = File(source, data, parse(rel, data).root_node)
     sites: list[Site] = []
     for finding in findings:
-        call = _call_at(file, finding)
+        call = call_at(file, finding)
         if call is None:
             yield Skipped("SA311", rel, finding.line, "findMany call not found where it was reported")
             continue
@@ -149,13 +149,14 @@ def _fix_file(ctx: FixContext, rel: str, findings: list[Finding]) -> Iterator[Pr
         yield Proposal("SA311", rel, site.finding.line, description, {rel: tuple(result)}, (key_of(site.finding),))
 
 
-def _call_at(file: File, finding: Finding) -> Node | None:
+def call_at(file: File, finding: Finding, methods: frozenset[str] = frozenset({"findMany"})) -> Node | None:
+    """The Prisma query call (one of `methods`) that starts where `finding` was reported."""
     span = finding.location.span
     start = len(file.source.text[: file.source.offset(span.line, span.column - 1)].encode("utf-8"))
     node: Node | None = file.root.descendant_for_byte_range(start, start + 1)
     while node is not None and not (node.type == "call_expression" and node.start_byte == start):
         node = node.parent
-    if node is None or match_query(node, frozenset({"findMany"})) is None:
+    if node is None or match_query(node, methods) is None:
         return None
     return node
 
@@ -176,7 +177,7 @@ def _site_edits(ctx: FixContext, file: File, site: Site, crowded: bool) -> list[
     paging = _paging_read(text(body), req)
     if paging:
         return f"the handler already reads `{paging}`: pass this page to findMany as `take`/`skip` by hand"
-    writes = _WRITES.search(text(body))
+    writes = WRITES.search(text(body))
     if writes:
         return (
             f"the handler also writes (`{writes.group(0).strip()}...`): paging a read that feeds a write changes what "
@@ -336,7 +337,7 @@ def _not_sent(fn: Node, call: Node, response: str) -> str:
     them), so the fix is for rows that go out as they are, or mapped: `res.json(posts)`,
     `res.json({ posts })`, `const out = posts.map(...); res.json(out)`, `return posts`.
     """
-    sinks = [n for n in _descendants(fn) if _is_sink(n, fn, response)]
+    sinks = [n for n in descendants(fn) if _is_sink(n, fn, response)]
     if any(s.start_byte <= call.start_byte and call.end_byte <= s.end_byte for s in sinks):
         return ""
     names = _derived_names(fn, call)
@@ -349,10 +350,10 @@ def _not_sent(fn: Node, call: Node, response: str) -> str:
     return f"`{sorted(names)[0]}` does not reach `{response or 'res'}.json()` or a return"
 
 
-def _descendants(node: Node) -> Iterator[Node]:
+def descendants(node: Node) -> Iterator[Node]:
     for child in node.named_children:
         yield child
-        yield from _descendants(child)
+        yield from descendants(child)
 
 
 def _is_sink(node: Node, fn: Node, response: str) -> bool:
@@ -376,7 +377,7 @@ def _is_sink(node: Node, fn: Node, response: str) -> bool:
 
 def _derived_names(fn: Node, call: Node) -> set[str]:
     """The variable the rows are assigned to, and variables computed from it (`const out = rows.map(...)`)."""
-    declarators = [n for n in _descendants(fn) if n.type == "variable_declarator"]
+    declarators = [n for n in descendants(fn) if n.type == "variable_declarator"]
     names: set[str] = set()
     changed = True
     while changed:
@@ -388,7 +389,7 @@ def _derived_names(fn: Node, call: Node) -> set[str]:
             holds = value.start_byte <= call.start_byte and call.end_byte <= value.end_byte
             bound = {
                 text(n)
-                for n in [target, *_descendants(target)]
+                for n in [target, *descendants(target)]
                 if n.type in ("identifier", "shorthand_property_identifier_pattern")
             }
             if (holds or _mentions(text(value), names)) and not bound <= names:
@@ -463,18 +464,28 @@ def _properties(options: Node) -> list[Node]:
 def _argument_edits(file: File, call: Node, options: Node | None, names: tuple[str, str], group: str) -> list[TextEdit]:
     take, skip = names
     members = ["take" if take == "take" else f"take: {take}", "skip" if skip == "skip" else f"skip: {skip}"]
-    description = "pass take and skip to findMany"
+    return add_members(file, call, options, members, ("SA311", "pass take and skip to findMany", group))
+
+
+def add_members(
+    file: File, call: Node, options: Node | None, members: list[str], tag: tuple[str, str, str]
+) -> list[TextEdit]:
+    """Edits adding `members` (`key: value` texts) to the object literal `options` in the
+    file's style (on its line, or one member a line with the last member's indent and
+    trailing comma); `options` None: the call gets `{ members }` as its argument.
+    `tag` is the edits' (rule, description, group)."""
+    rule, description, group = tag
     inline = "{ " + ", ".join(members) + " }"
     if options is None:
         arguments = call.child_by_field_name("arguments")
         assert arguments is not None  # a call without arguments has none of its own
         at = file.char(arguments.start_byte) + 1
-        return [TextEdit(at, at, inline, "SA311", description, group)]
-    properties = _properties(options)
-    if not properties:  # `{}` (maybe spaced): replace it whole
+        return [TextEdit(at, at, inline, rule, description, group)]
+    props = _properties(options)
+    if not props:  # `{}` (maybe spaced): replace it whole
         start, end = file.char(options.start_byte), file.char(options.end_byte)
-        return [TextEdit(start, end, inline, "SA311", description, group)]
-    last = properties[-1]
+        return [TextEdit(start, end, inline, rule, description, group)]
+    last = props[-1]
     after = file.data[last.end_byte : options.end_byte]
     trailing_comma = after.lstrip().startswith(b",")
     comma_end = last.end_byte + (after.index(b",") + 1 if trailing_comma else 0)
@@ -484,7 +495,7 @@ def _argument_edits(file: File, call: Node, options: Node | None, names: tuple[s
         # one line, or the closing brace shares the last property's line
         at = file.char(comma_end)
         inserted = (" " + ", ".join(members) + ",") if trailing_comma else (", " + ", ".join(members))
-        return [TextEdit(at, at, inserted, "SA311", description, group)]
+        return [TextEdit(at, at, inserted, rule, description, group)]
     indent = file.line_prefix(last)
     indent = " " * (len(indent) - len(indent.lstrip())) if indent.strip() else indent
     rest = file.data[comma_end:line_end].strip()
@@ -493,10 +504,10 @@ def _argument_edits(file: File, call: Node, options: Node | None, names: tuple[s
     at_byte -= 1 if file.data[at_byte - 1 : at_byte] == b"\r" else 0
     lines = "".join(f"\n{indent}{m}," for m in members)
     at = file.char(at_byte)
-    edits = [TextEdit(at, at, lines if trailing_comma else lines[:-1], "SA311", description, group)]
+    edits = [TextEdit(at, at, lines if trailing_comma else lines[:-1], rule, description, group)]
     if not trailing_comma:
         comma = file.char(last.end_byte)
-        edits.insert(0, TextEdit(comma, comma, ",", "SA311", description, group))
+        edits.insert(0, TextEdit(comma, comma, ",", rule, description, group))
     return edits
 
 
