@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +198,92 @@ def test_paged_handler_passes_the_page_to_prisma(paged: tuple[Path, ScanResult])
     # asked-for size; the default; capped at 200; a negative take (Prisma: "the last n") refused; fractions dropped
     assert pages == [("post", 5, 0, where), ("post", 50, 0, where), ("post", 200, 40, where),
                      ("post", 1, 0, where), ("post", 2, 0, where)]  # fmt: skip
+
+
+# --- with --unsafe-fixes: SA211 loads each post's author with the list (post.controller.ts:14) --------
+
+
+def test_unsafe_fix_includes_the_author_instead_of_a_lookup_per_post(paged: tuple[Path, ScanResult]) -> None:
+    root, scan = paged
+    assert not [f for f in scan.findings if f.rule == "SA211"]
+    code = (root / "src/controllers/post.controller.ts").read_text()
+    assert "const posts = await prisma.post.findMany({ take: 20, include: { author: true } });" in code
+    assert "    const author = post.author;  // expect: SA211\n" in code
+    assert "prisma.user.findUnique" not in code
+
+
+# A PrismaClient over three posts and two users: findMany honours where/take/skip and
+# `include` of Post.author, findUnique finds by its where; every call is recorded.
+FAKE_PRISMA_ROWS = """
+const tables = {
+  user: [{ id: 1, username: 'ann', email: 'a@x' }, { id: 2, username: 'bob', email: 'b@x' }],
+  post: [{ id: 1, title: 'a', published: true, authorId: 1 }, { id: 2, title: 'b', published: false, authorId: 2 },
+         { id: 3, title: 'c', published: true, authorId: 1 }],
+};
+const relations = { post: { author: ['user', 'authorId'] } };
+const matches = (row, where) => Object.entries(where || {}).every(([k, v]) => row[k] === v);
+class PrismaClient {
+  constructor() {
+    return new Proxy({}, { get: (_, model) => ({
+      findMany: async (args = {}) => {
+        globalThis.calls.push({ model, method: 'findMany', args });
+        const skip = args.skip || 0;
+        return tables[model].filter((r) => matches(r, args.where)).slice(skip, skip + (args.take ?? Infinity))
+          .map((r) => {
+            const row = { ...r };
+            for (const [name, load] of Object.entries(args.include || {})) {
+              const [target, fk] = relations[model][name];
+              if (load === true) row[name] = tables[target].find((t) => t.id === r[fk]) ?? null;
+            }
+            return row;
+          });
+      },
+      findUnique: async (args) => {
+        globalThis.calls.push({ model, method: 'findUnique', args });
+        return tables[model].find((r) => matches(r, args.where)) ?? null;
+      },
+    }) });
+  }
+}
+module.exports = { PrismaClient };
+"""
+# Calls the compiled `feed` handler the way Express would and prints what it wrote and queried.
+CALL_FEED = """
+globalThis.calls = [];
+const { feed } = require('./out/src/controllers/post.controller.js');
+(async () => {
+  const written = [];
+  await feed({ query: {} }, { write(chunk) { written.push(chunk); }, end() { written.push('<end>'); } });
+  console.log(JSON.stringify({ written, calls: globalThis.calls }));
+})();
+"""
+
+
+def _run_feed(root: Path) -> dict[str, list[Any]]:
+    node = shutil.which("node")
+    need(node is not None, "node on PATH")
+    assert node is not None
+    proc = _tsc(root, emit="out")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    fake = root / "out" / "node_modules" / "@prisma" / "client"
+    fake.mkdir(parents=True, exist_ok=True)
+    (fake / "index.js").write_text(FAKE_PRISMA_ROWS)
+    run = subprocess.run([node, "-e", CALL_FEED], cwd=root, capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out: dict[str, list[Any]] = json.loads(run.stdout)
+    return out
+
+
+def test_included_author_gives_the_same_response_with_one_query(paged: tuple[Path, ScanResult], tmp_path: Path) -> None:
+    original = tmp_path / "original"
+    shutil.copytree(FIXTURES / "express_prisma", original)
+    before = _run_feed(original)
+    after = _run_feed(paged[0])
+    assert [(c["model"], c["method"]) for c in before["calls"]] == [("post", "findMany")] + [("user", "findUnique")] * 3
+    assert after["calls"] == [
+        {"model": "post", "method": "findMany", "args": {"take": 20, "include": {"author": True}}}
+    ]
+    assert after["written"] == before["written"]  # the same bytes, author and all
+    first = json.loads(after["written"][0])
+    assert first == {"id": 1, "title": "a", "published": True, "authorId": 1,
+                     "author": {"id": 1, "username": "ann", "email": "a@x"}}  # fmt: skip
