@@ -359,10 +359,8 @@ def with_element(seq: cst.List | cst.Tuple, codes: Sequence[str]) -> cst.List | 
         # `[\n    a,  # why\n]`: the line break before `]`, and the last line's comment, belong
         # to the bracket; the comment moves to the old last element's comma, with it.
         gap = previous.whitespace_after if isinstance(previous, cst.Comma) else opener.whitespace_after  # type: ignore[union-attr]
-        between = _bare(gap)
-        elements[-1] = last.with_changes(
-            comma=last.comma.with_changes(whitespace_after=_with_comment(between, closing))
-        )
+        between = bare_break(gap)
+        elements[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=with_comment(between, closing)))
         tail = [e.with_changes(comma=cst.Comma(whitespace_after=between)) for e in new[:-1]]
         tail.append(new[-1].with_changes(comma=cst.Comma()))
         assert closer is not None
@@ -376,18 +374,19 @@ def with_element(seq: cst.List | cst.Tuple, codes: Sequence[str]) -> cst.List | 
     return seq.with_changes(elements=[*elements, *tail])
 
 
-def _bare(gap: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
-    """The line break and indentation between two elements, without the comment of the line above."""
+def bare_break(gap: cst.BaseParenthesizableWhitespace) -> cst.BaseParenthesizableWhitespace:
+    """The line break and indentation between two elements, without the comments around it."""
     if isinstance(gap, cst.ParenthesizedWhitespace):
         return gap.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
     return gap
 
 
-def _with_comment(
-    between: cst.BaseParenthesizableWhitespace, closing: cst.ParenthesizedWhitespace
+def with_comment(
+    between: cst.BaseParenthesizableWhitespace, source: cst.BaseParenthesizableWhitespace
 ) -> cst.BaseParenthesizableWhitespace:
-    if isinstance(between, cst.ParenthesizedWhitespace):
-        return between.with_changes(first_line=closing.first_line)
+    """`between` ending its line with the comment that `source` ends its line with."""
+    if isinstance(between, cst.ParenthesizedWhitespace) and isinstance(source, cst.ParenthesizedWhitespace):
+        return between.with_changes(first_line=source.first_line)
     return between
 
 

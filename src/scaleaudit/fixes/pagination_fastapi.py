@@ -35,12 +35,15 @@ what the template or the client receives.
 
 from __future__ import annotations
 
+import io
+import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
+from scaleaudit.fixes.django_index import bare_break, with_comment
 from scaleaudit.fixes.pysource import (
     PyFile,
     add_to_from_import,
@@ -158,6 +161,8 @@ def _rewrite(file: PyFile, finding: Finding, function: cst.FunctionDef, target: 
     column = file.positions[function].start.column
     indent = file.module.default_indent
     new_function = with_params(body_changed, params, indent=indent, line_length=LINE_LENGTH, column=column)
+    if not comments_in_place(function, new_function):  # a layout with_params does not know
+        return _skip(finding, "the signature's comments would move: add the limit/offset parameters by hand")
     module = replace_node(file.module, function, new_function)
     if query == "Query" and "Query" not in file.imports.bindings:
         module = _import(module, "fastapi", "Query")
@@ -636,23 +641,55 @@ def with_params(
         final = added[-1].with_changes(comma=space) if everything else added[-1]
         updated = params.with_changes(**{field: [*spaced, final, *group]})
     else:
-        last = before is everything[-1]
-        comma = before.comma
-        if not last and isinstance(comma, cst.Comma):
-            added = [p.with_changes(comma=comma) for p in added]
-            separator = comma
-        else:
-            separator = _separator(function, everything)
-            if isinstance(comma, cst.Comma):  # trailing comma: the new last parameter keeps it
-                added = [p.with_changes(comma=separator) for p in added[:-1]] + [added[-1].with_changes(comma=comma)]
-            else:
-                added = [p.with_changes(comma=separator) for p in added[:-1]] + [added[-1]]
-        moved = before.with_changes(comma=separator)
+        moved, added = _after(function, before, everything, added)
         updated = _place(params, before, moved, field, added)
     result = function.with_changes(params=updated)
     if not vertical and column + _header_width(result) > line_length:
         result = _explode(result, indent)
     return result
+
+
+def _after(
+    function: cst.FunctionDef,
+    before: cst.Param | cst.ParamStar | cst.ParamSlash,
+    everything: Sequence[cst.CSTNode],
+    added: list[cst.Param],
+) -> tuple[cst.Param | cst.ParamStar | cst.ParamSlash, list[cst.Param]]:
+    """`before` and the new parameters that follow it, laid out like the signature. A comment
+    after `before` (libcst keeps it in the whitespace after its comma) stays on its line; the
+    new ones get the bare line break and indentation."""
+    comma = before.comma
+    if before is not everything[-1] and isinstance(comma, cst.Comma):  # before `*args`/`**kwargs`
+        plain = comma.with_changes(whitespace_after=bare_break(comma.whitespace_after))
+        return before, [p.with_changes(comma=plain) for p in added]
+    separator = _separator(function, everything)
+    if isinstance(comma, cst.Comma):  # trailing comma: the new last parameter keeps it
+        closing = comma.whitespace_after
+        last = added[-1].with_changes(comma=comma.with_changes(whitespace_after=bare_break(closing)))
+    else:  # a line break before `)` sits after the parameter, with its comment
+        closing = before.whitespace_after_param if isinstance(before, cst.Param) else cst.SimpleWhitespace("")
+        last = added[-1].with_changes(whitespace_after_param=bare_break(closing))
+        if isinstance(before, cst.Param):
+            before = before.with_changes(whitespace_after_param=cst.SimpleWhitespace(""))
+    own = separator.with_changes(whitespace_after=with_comment(separator.whitespace_after, closing))
+    return before.with_changes(comma=own), [*(p.with_changes(comma=separator) for p in added[:-1]), last]
+
+
+def comments_in_place(old: cst.FunctionDef, new: cst.FunctionDef) -> bool:
+    """Does every comment of the old signature end the same code in the new one, in order?"""
+    return _signature_comments(old) == _signature_comments(new)
+
+
+def _signature_comments(function: cst.FunctionDef) -> list[tuple[str, str]]:
+    header = function.with_changes(body=cst.SimpleStatementSuite([cst.Pass()]), decorators=[], leading_lines=[])
+    code = cst.Module([]).code_for_node(header)
+    lines = code.splitlines()
+    tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+    return [
+        (lines[t.start[0] - 1][: t.start[1]].strip().rstrip(","), t.string)
+        for t in tokens
+        if t.type == tokenize.COMMENT
+    ]
 
 
 def _elements(params: cst.Parameters) -> list[cst.Param | cst.ParamStar | cst.ParamSlash]:
@@ -699,14 +736,14 @@ def _place(
 
 
 def _separator(function: cst.FunctionDef, everything: Sequence[cst.CSTNode]) -> cst.Comma:
-    """The comma between two parameters as this signature writes it."""
+    """The comma between two parameters as this signature writes it (without the comments there)."""
     for element in everything[:-1]:
         comma = getattr(element, "comma", None)
         if isinstance(comma, cst.Comma):
-            return comma
+            return comma.with_changes(whitespace_after=bare_break(comma.whitespace_after))
     between = function.whitespace_before_params
     if isinstance(between, cst.ParenthesizedWhitespace):
-        return cst.Comma(whitespace_after=between)
+        return cst.Comma(whitespace_after=bare_break(between))
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
