@@ -28,7 +28,9 @@ it asks for more pages. Left to a human, with the edit to make as the
 reason: handlers that already take a paging parameter under any usual name
 (`skip`, `offset`, `page`, `page_size`, `per_page`, `size`, `cursor`, ...),
 a statement already offset, a function that binds `limit`/`offset` itself,
-and everything SA301 reports outside FastAPI + SQLAlchemy (Django and DRF
+a handler that needs every row (it also writes — session.add/commit, an
+attribute set on the rows — or computes len()/sum()/max()... over them: a
+page would change what it writes or computes), and everything SA301 reports outside FastAPI + SQLAlchemy (Django and DRF
 views, Flask, raw SQL, Prisma): each has its own paging idiom that changes
 what the template or the client receives.
 """
@@ -120,7 +122,105 @@ def _proposal(ctx: FixContext, finding: Finding) -> Proposal | Skipped:
     clash = _local_names(function) & {"limit", "offset"}
     if clash:
         return _skip(finding, f"`{function.name.value}` binds `{'`, `'.join(sorted(clash))}` itself: page it by hand")
+    every_row = _needs_every_row(file, function, node)
+    if every_row:
+        return _skip(finding, f"{every_row}; page it by hand only if the response is just the list")
     return _rewrite(file, finding, function, target)
+
+
+# Session calls that write: a handler making them changes the rows it reads, and paging
+# that read would change only the first page of them.
+_WRITES = frozenset(
+    {"commit", "flush", "add", "add_all", "merge", "delete", "bulk_save_objects", "bulk_update_mappings"}
+)
+_DML = frozenset({"sqlalchemy.update", "sqlalchemy.insert", "sqlalchemy.delete"})
+# Builtins whose result over a page differs from their result over every row.
+_OVER_ALL = frozenset({"len", "sum", "min", "max", "sorted", "any", "all", "set", "Counter"})
+
+
+def _needs_every_row(file: PyFile, function: cst.FunctionDef, node: cst.CSTNode) -> str:
+    """Why the handler needs every row, not a page ("" when it only sends them)."""
+    rows = _row_names(function, node)
+    containers = _containers(function)  # `seen.add(x)` is no write
+    for found in _walk(function.body):
+        why = _writes(file, found, rows, containers) or _over_all(found, node, rows)
+        if why:
+            return why
+    return ""
+
+
+def _writes(file: PyFile, found: cst.CSTNode, rows: set[str], containers: set[str]) -> str:
+    if isinstance(found, cst.Call):
+        func = found.func
+        receiver = func.value if isinstance(func, cst.Attribute) and func.attr.value in _WRITES else None
+        if (receiver is not None and _root_name(receiver) not in containers) or file.imports.resolve(func) in _DML:
+            return f"the handler also writes (`{_short(file, found, 40)}`): paging would change what it writes"
+    targets = [a.target for a in found.targets] if isinstance(found, cst.Assign) else []
+    targets += [found.target] if isinstance(found, cst.AugAssign) else []
+    if any(isinstance(t, cst.Attribute) and _root_name(t) in rows for t in targets):
+        return "the handler changes the rows it reads: paging would change only the first page of them"
+    return ""
+
+
+def _over_all(found: cst.CSTNode, node: cst.CSTNode, rows: set[str]) -> str:
+    if not (isinstance(found, cst.Call) and isinstance(found.func, cst.Name) and found.func.value in _OVER_ALL):
+        return ""
+    if any(contains(arg.value, node) or _mentions(arg.value, rows) for arg in found.args):
+        return f"the handler computes `{found.func.value}()` over the rows: over one page it would differ"
+    return ""
+
+
+def _containers(function: cst.FunctionDef) -> set[str]:
+    """Local names bound to a set, list or dict built here."""
+    out: set[str] = set()
+    for found in _walk(function.body):
+        if isinstance(found, cst.Assign):
+            value = found.value
+            built = isinstance(value, (cst.Set, cst.List, cst.Dict, cst.SetComp, cst.ListComp, cst.DictComp)) or (
+                isinstance(value, cst.Call) and dotted(value.func) in ("set", "list", "dict")
+            )
+            if built:
+                out |= {n for t in found.targets for n in _names_in(t.target)}
+    return out
+
+
+def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
+    out: list[cst.CSTNode] = []
+
+    class _All(cst.CSTVisitor):
+        def on_visit(self, visited: cst.CSTNode) -> bool:
+            out.append(visited)
+            return True
+
+    node.visit(_All())
+    return out
+
+
+def _root_name(node: cst.BaseExpression) -> str:
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
+    return any(isinstance(n, cst.Name) and n.value in names for n in _walk(node))
+
+
+def _row_names(function: cst.FunctionDef, node: cst.CSTNode) -> set[str]:
+    """Local names holding the fetched rows or what is derived from them (loop variables too)."""
+    names = {node.value} if isinstance(node, cst.Name) else set()
+    statements = [n for n in _walk(function.body) if isinstance(n, (cst.Assign, cst.For, cst.CompFor))]
+    grown = True
+    while grown:
+        grown = False
+        for stmt in statements:
+            value = stmt.value if isinstance(stmt, cst.Assign) else stmt.iter
+            targets = [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
+            if contains(value, node) or _mentions(value, names):
+                new = {n for t in targets for n in _names_in(t)} - names
+                names |= new
+                grown = grown or bool(new)
+    return names
 
 
 def _paging_dependency(file: PyFile, params: cst.Parameters) -> str:
