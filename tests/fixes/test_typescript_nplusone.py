@@ -13,6 +13,8 @@ import pytest
 from conftest import scan_tree
 from fixtest import assert_fixed, assert_idempotent, fix_tree
 
+from scaleaudit.configfiles.prisma_schema import PrismaModel
+from scaleaudit.fixes.typescript_nplusone import models_for
 from scaleaudit.rulebook import load_rulebook
 
 UNSAFE = {"unsafe": True, "select": ["SA211", "SA212"]}
@@ -408,3 +410,27 @@ def test_yaml_marks_both_rules_unsafe_with_their_fix() -> None:
         meta = book.rules[rule]
         assert meta.fix_safety is not None and meta.fix_safety.value == "unsafe"
         assert "include: { author: true }" in str(meta.fix) and "Unsafe:" in str(meta.fix)
+
+
+def test_each_app_of_a_monorepo_reads_its_own_schema(tmp_path: Path) -> None:
+    # app b's Post has no author relation; app a's does: each file is judged by its own schema
+    other = SCHEMA.replace("  author     User      @relation(fields: [authorId], references: [id])\n", "")
+    other = other.replace("  posts    Post[]\n}\n\nmodel Category", "}\n\nmodel Category", 1)
+    files = {"a/prisma/schema.prisma": SCHEMA, "a/" + CTRL: FEED, "b/prisma/schema.prisma": other, "b/" + CTRL: FEED}
+    result = fix_tree(tmp_path, files, **UNSAFE)
+    assert [(a.path, a.rule) for a in result.applied] == [("a/" + CTRL, "SA211")]
+    assert [(s.path, s.reason.split(";")[0]) for s in result.skipped] == [
+        (
+            "b/" + CTRL,
+            "schema.prisma declares no relation on Post with `@relation(fields: [authorId], references: [id])` to User",
+        )
+    ]
+    assert (tmp_path / "b" / CTRL).read_text() == FEED
+
+
+def test_models_for_prefers_the_innermost_project() -> None:
+    user, post = PrismaModel("User", 1), PrismaModel("Post", 5)
+    schemas = {"prisma/schema.prisma": [user], "apps/web/prisma/schema.prisma": [post, user], "x/schema/a.prisma": []}
+    assert models_for(schemas, "apps/web/src/a.ts") == {"Post": post, "User": user}
+    assert models_for(schemas, "src/a.ts") == {"User": user}
+    assert models_for({"a/prisma/schema.prisma": [user], "b/prisma/schema.prisma": [user]}, "c/x.ts") == {"User": None}

@@ -39,6 +39,7 @@ looked at; a null foreign key that made the lookup throw now gives `null`.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -110,7 +111,7 @@ def fix_typescript_nplusone(ctx: FixContext) -> Iterator[Proposal | Skipped]:
     findings = ctx.findings(*RULES)
     if not findings:
         return
-    models = _schema_models(ctx)
+    schemas = _schema_models(ctx)
     files: dict[str, File] = {}
     groups: dict[tuple[str, int], list[Site]] = {}
     for finding in sorted(findings, key=key_of):
@@ -118,7 +119,7 @@ def fix_typescript_nplusone(ctx: FixContext) -> Iterator[Proposal | Skipped]:
             source = ctx.source(finding.path)
             data = source.text.encode("utf-8")
             files[finding.path] = File(source, data, parse(finding.path, data).root_node)
-        site = _site(files[finding.path], models, finding)
+        site = _site(files[finding.path], models_for(schemas, finding.path), finding)
         if isinstance(site, str):
             yield Skipped(finding.rule, finding.path, finding.line, site)
             continue
@@ -161,12 +162,29 @@ def _proposal(file: File, sites: list[Site]) -> Iterator[Proposal | Skipped]:
                    tuple(key_of(s.finding) for s in kept))  # fmt: skip
 
 
-def _schema_models(ctx: FixContext) -> dict[str, PrismaModel | None]:
-    """Model name -> model, from every schema file the scan read (None: defined twice, ambiguous)."""
-    out: dict[str, PrismaModel | None] = {}
+def _schema_models(ctx: FixContext) -> dict[str, list[PrismaModel]]:
+    """Schema file -> its models, for every schema file the scan read."""
     schemas = sorted({f.location.path for f in ctx.scan.facts if f.kind == "model" and f.get("orm") == "prisma"})
-    for rel in schemas:
-        for model in parse_schema(ctx.source(rel).text).models:
+    return {rel: parse_schema(ctx.source(rel).text).models for rel in schemas}
+
+
+def _project(schema: str) -> str:
+    """The directory a schema file serves: `app/prisma/schema.prisma` -> `app`, `prisma/schema/x.prisma` -> ""."""
+    parts = posixpath.dirname(schema).split("/")
+    while parts and parts[-1] in ("prisma", "schema"):
+        parts.pop()
+    return "/".join(p for p in parts if p)
+
+
+def models_for(schemas: dict[str, list[PrismaModel]], rel: str) -> dict[str, PrismaModel | None]:
+    """Model name -> model as the code at `rel` sees it: the schema files of the innermost project
+    holding `rel` (a monorepo's apps each have a `User`), else all of them; None: defined twice."""
+    around = [s for s in schemas if not _project(s) or rel.startswith(_project(s) + "/")]
+    deepest = max((len(_project(s)) for s in around), default=0)
+    chosen = [s for s in around if len(_project(s)) == deepest] or list(schemas)
+    out: dict[str, PrismaModel | None] = {}
+    for schema in chosen:
+        for model in schemas[schema]:
             out[model.name] = None if model.name in out else model
     return out
 
@@ -223,7 +241,7 @@ def _lookup(call: Node) -> Lookup | str:
     """The per-item query, when it is a lookup by one `<item>.<field>` value and nothing else."""
     query = match_query(call, READS)
     assert query is not None  # call_at matched it
-    generic = "one query for all items (`where: { <field>: { in: ids } }`) before the loop, or an `include`"
+    generic = _generic_hint(query.model, query.method, query.args.get("where"))
     if query.method not in LOOKUPS:
         return f"`{query.model}.{query.method}` per item is not a single-row lookup (all this fix rewrites): {generic}"
     args = call_args(call)
@@ -254,6 +272,20 @@ def _lookup(call: Node) -> Lookup | str:
             shape = f"{{ {clause}: {text(keys[clause])} }}"
     assert value is not None
     return Lookup(call, query.model, key, text(item), text(value.child_by_field_name("property")), shape)
+
+
+def _generic_hint(model: str, method: str, where: Node | None) -> str:
+    """The batched query to write by hand, as concrete as the lookup's one `where` condition allows."""
+    conditions = object_keys(where)
+    if len(conditions) != 1 or "..." in conditions:
+        return f"one `prisma.{model}` query for all items (`where: {{ <field>: {{ in: ids }} }}`) before the loop"
+    key, value = next(iter(conditions.items()))
+    each = f"`{text(value)}` of every item"
+    if method in ("count", "aggregate", "groupBy"):
+        batch = f"prisma.{model}.groupBy({{ by: ['{key}'], where: {{ {key}: {{ in: ids }} }}, _count: true }})"
+        return f"one `{batch}` before the loop, with `ids` the {each}, then read each item's count by `{key}`"
+    batch = f"prisma.{model}.findMany({{ where: {{ {key}: {{ in: ids }} }} }})"
+    return f"one `{batch}` before the loop, with `ids` the {each}, then pick each item's rows by `{key}`"
 
 
 def _binding(lookup: Lookup) -> Binding | str:
