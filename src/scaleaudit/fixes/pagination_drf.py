@@ -75,6 +75,7 @@ class _Choice:
     module: str  # where to import it from ("" when it is defined in the view's module)
     generated: bool = False
     why: str = ""
+    line: int = 0  # where a class of the view's own module is defined
 
 
 def fix_pagination_drf(ctx: FixContext) -> Iterator[Proposal | Skipped]:
@@ -212,7 +213,8 @@ def _choose(
         # a module named for pagination is the project's deliberate choice; then the first one
         best = sorted(reusable, key=lambda p: ("pagination" not in p.path.rsplit("/", 1)[-1], p.path, p.line))[0]
         module = "" if best.path == rel else ctx.module_name(best.path)
-        return _Choice(best.name, module, why=f"the project's own `{best.name}` ({best.path}:{best.line})")
+        why = f"the project's own `{best.name}` ({best.path}:{best.line})"
+        return _Choice(best.name, module, why=why, line=best.line if not module else 0)
     not_reused = f"; not reused: {', '.join(passed_over)}" if passed_over else ""
     if page_size:
         why = "DRF's PageNumberPagination: pages of REST_FRAMEWORK['PAGE_SIZE'] rows, which clients cannot enlarge"
@@ -252,6 +254,13 @@ def _fix_module(ctx: FixContext, rel: str, findings: list[Finding], choice: _Cho
                 finding.line,
                 f"`{finding.anchor}` is not a class with an indented body here: add `pagination_class = {local}`",
             )
+            continue
+        if choice.line > finding.line:  # a class body runs at import: the name is not bound yet
+            reason = (
+                f"`{local}` is defined below `{finding.anchor}` (line {choice.line}), so naming it there raises "
+                f"NameError: move `{local}` above the view and add `pagination_class = {local}`"
+            )
+            yield Skipped("SA302", rel, finding.line, reason)
             continue
         replacements[id(view)] = _with_pagination(view, local)
         fixed.append(finding)
