@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,37 @@ def index_name(table: str, column: str) -> str:
     return name
 
 
+# PostgreSQL's reserved key words (also those allowed only as function or type names) and the
+# few more SQLAlchemy's PostgreSQL dialect quotes: as an identifier each is quoted, as in the
+# DDL SQLAlchemy emits.
+# fmt: off
+_RESERVED = frozenset({
+    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization", "binary",
+    "both", "case", "cast", "check", "collate", "collation", "column", "concurrently", "constraint", "create",
+    "cross", "current_catalog", "current_date", "current_role", "current_schema", "current_time",
+    "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do", "else", "end",
+    "except", "false", "fetch", "for", "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike",
+    "in", "initially", "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading", "left", "like",
+    "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null", "offset", "on", "only", "or",
+    "order", "outer", "overlaps", "placing", "primary", "references", "returning", "right", "select",
+    "session_user", "similar", "some", "symmetric", "system_user", "table", "tablesample", "then", "to",
+    "trailing", "true", "union", "unique", "user", "using", "variadic", "verbose", "when", "where", "window",
+    "with", "between", "new", "of", "off", "old", "over",
+})
+# fmt: on
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
+
+
+def quoted(name: str) -> str:
+    """`name` as SQL, quoted when PostgreSQL would otherwise fold its case or read a key word."""
+    if _PLAIN.fullmatch(name) and name not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
 def create_index_sql(table: str, column: str) -> str:
-    return f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {index_name(table, column)} ON {table} ({column});"
+    name, on = quoted(index_name(table, column)), quoted(table)
+    return f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {on} ({quoted(column)});"
 
 
 @dataclass(frozen=True)
