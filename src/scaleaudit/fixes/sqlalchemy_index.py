@@ -21,6 +21,10 @@ so the findings stay visible — when there is no such folder, several of
 them, or the history has several heads. A second run writes nothing: the
 columns now declare their index, so the findings are gone.
 
+A model whose table may be in a schema (`__table_args__` with `schema`, one
+that cannot be read, or a module `MetaData(schema=...)`) is skipped: the model
+registry does not know the schema, and SQLAlchemy's index name includes it.
+
 Django models are `scaleaudit.fixes.django_index`'s.
 """
 
@@ -151,6 +155,13 @@ def _column_edit(ctx: FixContext, target: IndexTarget) -> ColumnEdit | Skipped:
     file = load(ctx, target.rel)
     if isinstance(file, str):
         return target.skip(file)
+    cls = class_of(file, target.model)
+    schema = _schema(file, cls) if cls is not None else ""
+    if schema:
+        return target.skip(
+            f"{schema}: the index name and SQL here would name the table without it; add `index=True` to "
+            f"`{target.model.name}.{target.field}` and write its migration by hand"
+        )
     call = _column_call(file, target)
     if call is None:
         where = f"{target.model.name}.{target.field}"
@@ -164,6 +175,41 @@ def _column_edit(ctx: FixContext, target: IndexTarget) -> ColumnEdit | Skipped:
     group = f"SA40x:{target.rel}:{target.table}.{target.column}"
     rule = target.finding.rule
     return ColumnEdit(target, tuple(line_edits(file.source, new_code, rule=rule, description=description, group=group)))
+
+
+def _schema(file: PyFile, cls: cst.ClassDef) -> str:
+    """Why the model's table may be in a schema ("" when it is not): SQLAlchemy then names the
+    index `ix_<schema>_<table>_<column>`, and `ON <table>` would reach another table or none."""
+    if any(
+        isinstance(node, cst.Call)
+        and (file.imports.resolve(node.func) or "").endswith("MetaData")
+        and any(a.keyword is not None and a.keyword.value == "schema" for a in node.args)
+        for node in file.positions
+    ):
+        return "this module's MetaData sets a schema"
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    for stmt in body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__table_args__":
+            return "`__table_args__` is computed (declared_attr) and may set a schema"
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 else None
+        if not (isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None):
+            continue
+        targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+        if not any(isinstance(t, cst.Name) and t.value == "__table_args__" for t in targets):
+            continue
+        value = small.value
+        options = value.elements[-1].value if isinstance(value, cst.Tuple) and value.elements else value
+        if isinstance(value, cst.Tuple) and not isinstance(options, cst.Dict):
+            return ""  # constraints and indexes only
+        if not isinstance(options, cst.Dict) or any(not isinstance(e, cst.DictElement) for e in options.elements):
+            return "`__table_args__` is not a literal this fix can read and may set a schema"
+        if any(isinstance(e, cst.DictElement) and _is_string(e.key, "schema") for e in options.elements):
+            return f"`{cls.name.value}` is in a schema (`__table_args__`)"
+    return ""
+
+
+def _is_string(node: cst.BaseExpression, text: str) -> bool:
+    return isinstance(node, cst.SimpleString) and node.evaluated_value == text
 
 
 # --- Alembic ------------------------------------------------------------------------
