@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -163,3 +164,21 @@ def test_cli_fix_diff_then_write_and_scan_fix_alias(tmp_path: Path) -> None:
     assert _cli(tmp_path, "fix", ".", "--min-confidence", "sure").returncode == 2
     bad = _cli(tmp_path, "fix", ".", "--select", "NOPE")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_cli_fix_json_is_one_object_and_says_what_was_applied_and_skipped(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"app/db.py": ENGINE, "app/other.py": ENGINE})
+    shown = _cli(tmp_path, "fix", ".", "--no-cache", "--format", "json")
+    assert shown.returncode == 1 and shown.stderr == ""  # findings remain: nothing was written
+    out = json.loads(shown.stdout)
+    assert out["version"] == "1.0" and out["written"] is False and out["remaining"] == 6
+    assert [c["path"] for c in out["changes"]] == ["app/db.py", "app/other.py"]
+    assert "+engine = create_engine(URL, pool_size=7, max_overflow=4, pool_pre_ping=True)" in out["changes"][0]["diff"]
+    assert {(a["rule"], a["path"], a["resolves"]) for a in out["applied"]} == {
+        ("SA103", "app/db.py", 2),
+        ("SA103", "app/other.py", 2),
+    }
+    assert {s["rule"] for s in out["skipped"]} == {"SA101"} and all(s["reason"] for s in out["skipped"])
+    written = json.loads(_cli(tmp_path, "fix", ".", "--no-cache", "--format", "json", "--write").stdout)
+    assert written["written"] is True and written["remaining"] == 2 and not written["failures"]
+    assert _cli(tmp_path, "fix", ".", "--format", "sarif").returncode == 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from scaleaudit import api
-from scaleaudit.cli import app
+from scaleaudit.cli import UserError, app
 from scaleaudit.cli._common import color_wanted, parse_confidence, split_list
 from scaleaudit.config import Settings
 from scaleaudit.fixes.base import FixResult
@@ -40,14 +40,22 @@ def fix_and_report(
     use_cache: bool = True,
     no_color: bool = False,
     exit_zero: bool = False,
+    fmt: str = "text",
 ) -> int:
-    """Run the fixes, print diffs (stdout) and the summary (stderr); the exit code. Shared with `scan --fix`."""
+    """Run the fixes, print diffs (stdout) and the summary (stderr); the exit code. Shared with `scan --fix`.
+
+    With `fmt="json"` stdout is one JSON object (render.fix_json) and stderr stays quiet."""
     result = api.fix(targets, settings, write=write, unsafe=unsafe, require_clean=require_clean, use_cache=use_cache)
-    if not write:
-        color = bool(color_wanted(no_color, sys.stdout))
-        for change in result.changes:
-            sys.stdout.write(change.diff(color=color))
-    summarise(result, write)
+    if fmt == "json":
+        from scaleaudit.render import fix_json
+
+        sys.stdout.write(fix_json.render(result))
+    else:
+        if not write:
+            color = bool(color_wanted(no_color, sys.stdout))
+            for change in result.changes:
+                sys.stdout.write(change.diff(color=color))
+        summarise(result, write)
     if result.failures:
         return 2
     if exit_zero:
@@ -111,6 +119,9 @@ def fix(
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write .scaleaudit_cache/."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings remain."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain diff even on a terminal (also NO_COLOR=1)."),
+    fmt: str = typer.Option(
+        "text", "--format", help="text (a diff, then a summary on stderr) or json (one object on stdout)."
+    ),
 ) -> None:
     """Fix what can be fixed: one shared client per target, sized pools, ...
 
@@ -145,5 +156,12 @@ def fix(
         use_cache=not no_cache,
         no_color=no_color,
         exit_zero=exit_zero,
+        fmt=_format(fmt),
     )
     raise typer.Exit(code)
+
+
+def _format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise UserError(f"--format must be text or json for fix, not {value!r}")
+    return value
