@@ -20,6 +20,7 @@ from throwaway_db import throwaway_database, url
 from scaleaudit import api
 from scaleaudit.config import FixSettings
 from scaleaudit.fixes.api import run_fix
+from scaleaudit.fixes import django_index
 from scaleaudit.fixes.django_index import MAX_NAME, index_name
 from scaleaudit.fixes.indexes import UNSAFE_REASON
 
@@ -158,11 +159,22 @@ def test_comments_stay_on_their_lines(tmp_path: Path) -> None:
             indexes = (  # by hand
                 models.Index(fields=("id", "email")),  # Default ordering
                 models.Index(fields=("email", "id")),  # Search
-                models.Index(fields=["user"], name="shop_order_user_id_idx"),
+                models.Index(fields=("user",), name="shop_order_user_id_idx"),
             )
     """
     )
     assert_fixed(tmp_path, _tree(models), {"shop/models.py": after}, select=["SA401"], unsafe=True)
+
+
+def test_the_new_index_is_written_in_the_house_style() -> None:
+    """NetBox writes `fields=('name', 'id')` with single quotes: so does the line the fix adds."""
+    netbox = "class Meta:\n    indexes = (\n        models.Index(fields=('name', 'id')),\n    )\n"
+    assert django_index._house_style(netbox) == ("'", True)
+    assert django_index.index_code("models.Index", "action", "core_x_idx", *django_index._house_style(netbox)) == (
+        "models.Index(fields=('action',), name='core_x_idx')"
+    )
+    assert django_index._house_style("x = models.CharField(max_length=9, default='a', help_text='b')\n") == ("'", False)
+    assert django_index._house_style('x = f(a="b")\ny = \'c\'\n"""doc"""\n') == ('"', False)
 
 
 def test_meta_without_indexes_gets_them_and_the_from_import_alias_is_used(tmp_path: Path) -> None:
@@ -210,8 +222,10 @@ def test_meta_that_cannot_be_extended_safely_is_skipped_with_the_edit(tmp_path: 
     result = assert_fixed(tmp_path, _tree(models), {"shop/models.py": models}, select=["SA401"], unsafe=True)
     (skip,) = [s for s in result.skipped if s.rule == "SA401"]
     assert says in skip.reason, skip.reason
-    if "literal" in says:
-        assert 'models.Index(fields=["user"], name="shop_order_user_id_idx")' in skip.reason
+    if "literal" in says:  # the edit to make, in the quotes the module's strings use
+        quote = "'" if "'" in meta else '"'
+        edit = 'models.Index(fields=["user"], name="shop_order_user_id_idx")'.replace('"', quote)
+        assert edit in skip.reason, skip.reason
 
 
 def test_inherited_meta_is_never_replaced(tmp_path: Path) -> None:

@@ -172,7 +172,7 @@ def _model_edit(ctx: FixContext, group: list[IndexTarget], taken: set[str]) -> M
         name = index_name(target.table, target.column, taken)
         taken.add(name)
         indexes.append(NewIndex(target, name))
-    codes = [f'{callee}(fields=["{i.target.field}"], name="{i.name}")' for i in indexes]
+    codes = [index_code(callee, i.target.field, i.name, *_house_style(file.source.text)) for i in indexes]
     new_cls = _with_indexes(file, cls, codes)
     if isinstance(new_cls, str):
         return [t.skip(new_cls) for t in group]
@@ -183,6 +183,28 @@ def _model_edit(ctx: FixContext, group: list[IndexTarget], taken: set[str]) -> M
     group_id = f"SA40x:{file.source.rel}:{model.name}"
     edits = line_edits(file.source, module.code, rule=group[0].finding.rule, description=description, group=group_id)
     return ModelEdit(model, tuple(indexes), tuple(edits))
+
+
+_EXISTING_INDEX = re.compile(r"""Index\(\s*fields\s*=\s*([\[(])\s*(['"])""")
+_STRING_START = re.compile(r"""[=(\[,]\s*(['"])(?!\1\1)""")  # a string argument, not a docstring
+
+
+def _house_style(text: str) -> tuple[str, bool]:
+    """(quote, fields as a tuple) as the module's own indexes are written — NetBox writes
+    `fields=('name', 'id')` — else the quote its strings mostly use; a reviewer should
+    not have to restyle the line the fix adds."""
+    existing = _EXISTING_INDEX.findall(text)
+    if existing:
+        bracket, quote = existing[-1]
+        return quote, bracket == "("
+    quotes = _STRING_START.findall(text)
+    single = quotes.count("'")
+    return ("'" if single > len(quotes) - single else '"'), False
+
+
+def index_code(callee: str, field: str, name: str, quote: str = '"', as_tuple: bool = False) -> str:
+    fields = f"({quote}{field}{quote},)" if as_tuple else f"[{quote}{field}{quote}]"
+    return f"{callee}(fields={fields}, name={quote}{name}{quote})"
 
 
 def _index_callee(file: PyFile) -> str | None:
