@@ -19,8 +19,8 @@ from throwaway_db import throwaway_database, url
 
 from scaleaudit import api
 from scaleaudit.config import FixSettings
-from scaleaudit.fixes.api import run_fix
 from scaleaudit.fixes import django_index
+from scaleaudit.fixes.api import run_fix
 from scaleaudit.fixes.django_index import MAX_NAME, index_name
 from scaleaudit.fixes.indexes import UNSAFE_REASON
 
