@@ -3,19 +3,30 @@
 libcst's PositionProvider regenerates the entire module's source and walks it
 again (about one parse). A reported node is usually a call or a class whose
 source text is unique in the file, so we render just that node and find it
-in the file text; only when the text is not found exactly once do we fall
-back to PositionProvider for the file. Positions follow PositionProvider's
-conventions (1-based lines, 0-based columns in code points, exclusive end).
+in the file text. A node whose text repeats (`a.b + a.b`) is placed by running
+PositionProvider's own codegen over its innermost enclosing statement that can
+be placed, started at that statement's position: the same tokens from the same
+start give the same positions. Only when no enclosing statement can be placed
+do we fall back to PositionProvider for the file. Positions follow
+PositionProvider's conventions (1-based lines, 0-based columns in code points,
+exclusive end).
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+from scaleaudit.python.walker import code_fields
+
+# How many earlier module-level statements to try as the start of a codegen run.
+_ANCHOR_SEARCH = 8
 
 
 def source_text(data: bytes, module: cst.Module) -> str:
@@ -47,6 +58,21 @@ def last_small_statement(node: cst.CSTNode) -> cst.CSTNode:
             node = node.body  # type: ignore[attr-defined]
 
 
+def _record_owners(node: cst.CSTNode, owner: cst.CSTNode | None, owners: dict[int, cst.CSTNode]) -> None:
+    if owner is not None:
+        owners[id(node)] = owner
+    if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement)):
+        owner = node
+    for name in code_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            _record_owners(value, owner, owners)
+        elif isinstance(value, (tuple, list)):
+            for child in value:
+                if isinstance(child, cst.CSTNode):
+                    _record_owners(child, owner, owners)
+
+
 class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
     def __init__(self, module: cst.Module, data: bytes) -> None:
         self.module = module
@@ -55,6 +81,10 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         self._full: Mapping[cst.CSTNode, CodeRange] | None = None
         self._cache: dict[int, CodeRange] = {}
         self._line_starts: list[int] | None = None
+        self._statements: dict[int, Mapping[cst.CSTNode, CodeRange] | None] = {}
+        self._lone: bool | None = None
+        self._runs: dict[int, dict[cst.CSTNode, CodeRange] | None] = {}
+        self._owners: dict[int, cst.CSTNode] | None = None  # node id -> innermost enclosing statement
         self.fallbacks = 0  # how often the whole-file provider was needed (for tests/benchmarks)
 
     @property
@@ -69,9 +99,22 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
             self._full = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         return self._full
 
+    @property
+    def _lone_cr(self) -> bool:
+        """A lone CR is a line break to libcst but not to our line table:
+        then every position comes from libcst."""
+        if self._lone is None:
+            self._lone = "\r" in self.text and self.text.count("\r") != self.text.count("\r\n")
+        return self._lone
+
     def _find(self, node: cst.CSTNode) -> CodeRange | None:
+        if self._lone_cr:
+            return None
         if isinstance(node, cst.Module):
             lines = self.text.split("\n")
+            if self.text and not node.has_trailing_newline:
+                # libcst drops the final newline token after counting it.
+                return CodeRange(CodePosition(1, 0), CodePosition(len(lines) + 1, 0))
             return CodeRange(CodePosition(1, 0), CodePosition(len(lines), len(lines[-1])))
         if _decorated(node):
             return None  # where a decorated definition starts is libcst's convention to decide
@@ -139,7 +182,7 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         text = self.text
         end = len(text) if hi is None else hi
         bare = node.with_changes(leading_lines=[])
-        first = self.module.code_for_node(bare).split("\n", 1)[0]
+        first = self.module.code_for_node(bare).split("\n", 1)[0].removesuffix("\r")
         if not first.strip() or "\r" in first:
             return None
         found: tuple[int, int] | None = None
@@ -229,43 +272,167 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
 
     def locate(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode] = ()) -> CodeRange:
         """Like `self[node]`, but a node whose text repeats in the file is looked
-        up inside the innermost enclosing statement where its text is unique."""
-        if self._full is None and id(node) not in self._cache and self._find(node) is None and hints:
+        up inside the innermost enclosing statement where its text is unique,
+        or else placed by a codegen of an enclosing statement."""
+        if self._full is None and id(node) not in self._cache and self._find(node) is None:
+            hints = hints or self._enclosing(node)
             named = self._header_name(node, hints)
             if named is not None:
                 return named
-            parenthesised = isinstance(node, cst.BaseExpression) and bool(node.lpar)
-            if not parenthesised and not isinstance(node, (cst.BaseStatement, cst.Module)):
-                lo, hi = self._window([h for h in hints if h is not node])
-                found = self._find_node(node, lo, hi)
-                if found is not None:
-                    self._cache[id(node)] = found
-                    return found
+            # Not a text search inside the innermost statement: a node in fact
+            # data may lie outside it (a loop's iterable, seen from its body).
+            found = self._through_statement(node, hints)
+            if found is not None:
+                self._cache[id(node)] = found
+                return found
         return self[node]
+
+    def _enclosing(self, node: cst.CSTNode) -> tuple[cst.CSTNode, ...]:
+        """The statements around a node reported without them (outermost first),
+        from one walk over the fields that hold code: a fraction of a codegen."""
+        if self._owners is None:
+            self._owners = {}
+            with contextlib.suppress(RecursionError):  # too deep to walk: libcst places it
+                _record_owners(self.module, None, self._owners)
+        # Like the walker's statement stack, a statement is among its own.
+        chain: list[cst.CSTNode] = [node] if isinstance(node, (cst.BaseStatement, cst.BaseSmallStatement)) else []
+        owner = self._owners.get(id(node))
+        while owner is not None:
+            chain.append(owner)
+            owner = self._owners.get(id(owner))
+        return tuple(reversed(chain))
+
+    def _through_statement(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode]) -> CodeRange | None:
+        """The node's position from a codegen of its innermost enclosing statement
+        that can be placed (a node in fact data may lie outside the inner ones)."""
+        for chain in (hints, None):
+            if chain is None:
+                chain = self._enclosing(node)  # the hints did not enclose it
+                if chain == tuple(hints):
+                    return None
+            for index in range(len(chain) - 1, -1, -1):
+                positions = self._statement_positions(chain[index], chain[:index])
+                if positions is not None and node in positions:
+                    return positions[node]
+            positions = self._top_level(chain[0]) if chain else None
+            if positions is not None and node in positions:
+                return positions[node]
+        return None
+
+    def _statement_positions(
+        self, statement: cst.CSTNode, outer: Sequence[cst.CSTNode]
+    ) -> Mapping[cst.CSTNode, CodeRange] | None:
+        key = id(statement)
+        if key not in self._statements:
+            self._statements[key] = self._codegen_statement(statement, outer)
+        return self._statements[key]
+
+    def _codegen_statement(
+        self, statement: cst.CSTNode, outer: Sequence[cst.CSTNode]
+    ) -> Mapping[cst.CSTNode, CodeRange] | None:
+        """PositionProvider's codegen run over one statement from where it starts.
+
+        A small statement starts at its own text; a line or compound statement
+        (leading comment lines dropped) at column 0 of its first line, as
+        libcst emits its indentation itself. The rendering must reproduce the
+        file's text from there, so the start and indentation were right."""
+        root: cst.CSTNode
+        if isinstance(statement, cst.BaseSmallStatement):
+            found = self._find_node(statement) or self._find_node(statement, *self._window(outer))
+            if found is None:
+                return None
+            start = self._offset(found.start)
+            line_start = start - found.start.column
+            prefix = self.text[line_start:start]
+            indent = prefix[: len(prefix) - len(prefix.lstrip(" \t"))]
+            root = statement
+        elif isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            block = self._find_block(statement) or self._find_block(statement, *self._window(outer))
+            if block is None:
+                return None
+            at = block[0]
+            start = self.text.rfind("\n", 0, at) + 1
+            indent = self.text[start:at]
+            root = statement.with_changes(leading_lines=[])
+        else:
+            return None
+        computed = self._codegen_from(start, indent, [root])
+        if computed is not None:
+            # The copy without leading lines has the original's (syntactic) range.
+            computed[statement] = computed[root]
+        return computed
+
+    def _codegen_from(
+        self, start: int, indent: str, nodes: Sequence[cst.CSTNode]
+    ) -> dict[cst.CSTNode, CodeRange] | None:
+        """PositionProvider's codegen of `nodes`, in order, from text offset `start`;
+        None unless the rendering reproduces the file's text from there."""
+        provider = PositionProvider()
+        state = PositionProvidingCodegenState(
+            default_indent=self.module.default_indent, default_newline=self.module.default_newline, provider=provider
+        )
+        state.indent_tokens = [indent] if indent else []
+        begin = self._position(start)
+        state.line, state.column = begin.line, begin.column
+        for node in nodes:
+            node._codegen(state)
+        rendered = "".join(state.tokens)
+        if not self.text.startswith(rendered, start) and self.text[start:] + self.module.default_newline != rendered:
+            return None  # (the last line of a file without a final newline lacks it)
+        return provider._computed  # type: ignore[return-value]
+
+    def _top_level(self, top: cst.CSTNode) -> Mapping[cst.CSTNode, CodeRange] | None:
+        """A module-level statement whose text repeats: a codegen from the nearest
+        earlier module-level statement that can be placed, or from the start."""
+        key = id(top)
+        if key in self._runs:
+            return self._runs[key]
+        body = self.module.body
+        index = next((i for i, statement in enumerate(body) if statement is top), None)
+        computed: dict[cst.CSTNode, CodeRange] | None = None
+        if index is not None:
+            nodes: list[cst.CSTNode] = [*self.module.header, *body[: index + 1]]
+            start = 0
+            for earlier in range(index - 1, max(-1, index - 1 - _ANCHOR_SEARCH), -1):
+                block = self._find_block(body[earlier])
+                if block is not None:
+                    start = self.text.rfind("\n", 0, block[0]) + 1
+                    nodes = [body[earlier].with_changes(leading_lines=[]), *body[earlier + 1 : index + 1]]
+                    break
+            computed = self._codegen_from(start, "", nodes)
+            if computed is not None and start:
+                computed[body[earlier]] = computed[nodes[0]]
+        self._runs[key] = computed
+        return computed
 
     def _header_name(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode]) -> CodeRange | None:
         """A name that repeats all through its statement, but is placed by the
-        statement's header: a `for` loop's target, a class's or function's name."""
-        for statement in reversed(hints):
+        statement's header: a `for` loop's target, a class's or function's name.
+        The statement itself must be placed, and its text must start with the
+        header (a decorated definition is left to the codegen)."""
+        for index in range(len(hints) - 1, -1, -1):
+            statement = hints[index]
             if isinstance(statement, cst.For) and statement.target is node:
-                keyword = ("async " if statement.asynchronous else "") + "for"
-                gap = statement.whitespace_after_for
-            elif isinstance(statement, (cst.ClassDef, cst.FunctionDef)) and statement.name is node:
-                keyword = "class" if isinstance(statement, cst.ClassDef) else "def"
-                gap = (
-                    statement.whitespace_after_class
-                    if isinstance(statement, cst.ClassDef)
-                    else (statement.whitespace_after_def)
-                )
+                keyword, gap = "for", statement.whitespace_after_for
+            elif isinstance(statement, cst.FunctionDef) and statement.name is node and not statement.decorators:
+                keyword, gap = "def", statement.whitespace_after_def
+            elif isinstance(statement, cst.ClassDef) and statement.name is node and not statement.decorators:
+                keyword, gap = "class", statement.whitespace_after_class
             else:
                 continue
-            lo, hi = self._window([*hints[: hints.index(statement)], statement])
-            header = keyword + self.module.code_for_node(gap) + self.module.code_for_node(node)
-            at = self.text.find(header, lo, hi)  # the first one: decorators come before it
-            if at < 0:
+            block = self._find_block(statement) or self._find_block(statement, *self._window(hints[:index]))
+            asynchronous = getattr(statement, "asynchronous", None)
+            name = self.module.code_for_node(node)
+            header = (
+                (self.module.code_for_node(asynchronous) if asynchronous is not None else "")
+                + keyword
+                + self.module.code_for_node(gap)
+                + name
+            )
+            if block is None or not self.text.startswith(header, block[0]):
                 return None
-            start = at + len(header) - len(self.module.code_for_node(node))
-            found = CodeRange(self._position(start), self._position(at + len(header)))
+            stop = block[0] + len(header)
+            found = CodeRange(self._position(stop - len(name)), self._position(stop))
             self._cache[id(node)] = found
             return found
         return None
