@@ -273,3 +273,37 @@ def test_generated_revision_upgrades_and_downgrades_on_postgresql(tmp_path: Path
     _alembic(tmp_path, database, "downgrade", "0001")
     assert _indexes(database) == {"orders_pkey"}
     assert textwrap.dedent(INITIAL).strip() in (tmp_path / "migrations/versions/0001_init.py").read_text()
+
+
+@pytest.mark.parametrize("orm", ["sqlalchemy", "django"])
+def test_an_unbounded_text_column_is_not_indexed_but_the_edit_is_said(tmp_path: Path, orm: str) -> None:
+    """CTFd filters `Files.location`, a Text column: indexed with a B-tree, a location over
+    2.7 kB would no longer insert. The fix would trade a slow read for failed writes."""
+    if orm == "sqlalchemy":
+        models = MODELS.format("", "").replace("String(50)", "Text").replace("Integer, String", "Integer, Text")
+        files = _tree(**{"app/models.py": models})
+        says = 'Index("ix_orders_note_hash", "note", postgresql_using="hash")'
+    else:
+        models = (
+            "from django.db import models\n\n\nclass Order(models.Model):\n    note = models.TextField()\n"
+        )
+        view = "from shop.models import Order\n\n\ndef by_note(request):\n    return Order.objects.filter(note=request.GET['n']).first()\n"  # fmt: skip
+        files = {"shop/__init__.py": "", "shop/models.py": models, "shop/views.py": view}
+        says = 'HashIndex(fields=["note"], name=...)'
+    result = fix_tree(tmp_path, files, select=["SA402"], unsafe=True)
+    assert not result.changes
+    (skip,) = [s for s in result.skipped if s.rule == "SA402"]
+    assert "a B-tree index entry holds at most about 2.7 kB" in skip.reason and says in skip.reason, skip.reason
+
+
+def test_the_btree_limit_the_skip_names_is_real() -> None:
+    """What the skip above claims, on the real server: a 3 kB value does not fit a B-tree entry."""
+    with throwaway_database("btree_limit") as database, psycopg.connect(url(database), autocommit=True) as conn:
+        conn.execute("CREATE TABLE files (location text)")
+        conn.execute("CREATE INDEX ix_files_location ON files (location)")
+        long = "".join(f"{i:04x}" for i in range(2000))  # 8,000 characters that do not compress to 2.7 kB
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded, match="index row size"):
+            conn.execute("INSERT INTO files VALUES (%s || md5(random()::text))", (long,))
+        conn.execute("DROP INDEX ix_files_location")
+        conn.execute("CREATE INDEX ix_files_location_hash ON files USING hash (location)")
+        conn.execute("INSERT INTO files VALUES (%s)", (long,))  # the hash index takes it

@@ -27,6 +27,9 @@ RULES = ("SA401", "SA402")
 # run_fix's own reason for an unsafe rule without --unsafe-fixes (scaleaudit.fixes.api._context):
 # SA401 is safe for SQLAlchemy, so the Django half has to say it itself.
 UNSAFE_REASON = "unsafe fix (it can change behaviour): rerun with --unsafe-fixes"
+# Column types with no length limit: a B-tree entry must fit a third of a page (2704 bytes),
+# so indexing one turns a long value into a failed INSERT — writes the fix must not break.
+UNBOUNDED_TYPES = frozenset({"Text", "TextField", "UnicodeText", "LargeBinary", "BinaryField"})
 # Directories a project's own migrations never live in.
 _PRUNE = frozenset({"node_modules", "site-packages", "__pycache__", "venv", "env", "build", "dist"})
 
@@ -79,7 +82,26 @@ def targets(ctx: FixContext, orm: str) -> Iterator[IndexTarget | Skipped]:
         if field is None:
             yield Skipped(finding.rule, finding.path, finding.line, f"`{column}` is not a field of {model.name}")
             continue
+        kind = str(field.get("type") or "").rsplit(".", 1)[-1]
+        if kind in UNBOUNDED_TYPES:
+            reason = _unbounded_reason(model, str(field["name"]), column, kind)
+            yield Skipped(finding.rule, finding.path, finding.line, reason)
+            continue
         yield IndexTarget(finding, model, str(field["name"]), column)
+
+
+def _unbounded_reason(model: ModelInfo, field: str, column: str, kind: str) -> str:
+    if model.orm == "django":
+        bounded = "CharField(max_length=...)"
+        hashed = f'`HashIndex(fields=["{field}"], name=...)` (django.contrib.postgres.indexes) to Meta.indexes'
+    else:
+        bounded = "String(n)"
+        hashed = f'`Index("ix_{model.table}_{column}_hash", "{column}", postgresql_using="hash")` to __table_args__'
+    return (
+        f"`{model.name}.{field}` is unbounded ({kind}): a B-tree index entry holds at most about 2.7 kB, so "
+        f"once indexed a longer value fails to insert; bound the column ({bounded}) and index it, or for "
+        f"equality lookups add {hashed}"
+    )
 
 
 def class_of(file: PyFile, model: ModelInfo) -> cst.ClassDef | None:
