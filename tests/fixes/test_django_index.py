@@ -353,7 +353,7 @@ def test_one_migration_per_app_after_its_latest_and_a_squash_is_followed(tmp_pat
     assert len(result.applied) == 1
     text = (tmp_path / "shop/migrations/0010_scaleaudit_indexes.py").read_text()
     assert '("store", "0009_b")' in text and "atomic = False" in text
-    assert text.count("AddIndexConcurrently(") == 2
+    assert text.count("        AddIndex(") == 2 and "import AddIndexConcurrently as AddIndex" in text
     assert 'index=models.Index(fields=["user"], name="shop_order_user_id_idx")' in text
     compile(text, "0010", "exec")
     _idempotent_with_migrations(tmp_path)
@@ -417,6 +417,7 @@ def test_generated_migration_runs_on_postgresql_and_matches_the_models(tmp_path:
     _manage(tmp_path, "makemigrations", "shop")
     result = fix_tree(tmp_path, {}, select=BOTH, unsafe=True, settings=MIGRATE)
     assert [c.path for c in result.changes] == ["shop/migrations/0002_scaleaudit_indexes.py", "shop/models.py"]
+    assert "CREATE INDEX CONCURRENTLY" in _manage(tmp_path, "sqlmigrate", "shop", "0002")  # no write lock
     _manage(tmp_path, "migrate")
     with psycopg.connect(url(database)) as conn:
         rows = conn.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'shop_order'").fetchall()
@@ -430,3 +431,24 @@ def test_generated_migration_runs_on_postgresql_and_matches_the_models(tmp_path:
         left = conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'shop_order_%_idx'").fetchone()
     assert left == (0,)
     _idempotent_with_migrations(tmp_path)
+
+
+def test_generated_migration_also_runs_on_sqlite_with_a_plain_index(tmp_path: Path) -> None:
+    """healthchecks runs its tests on SQLite: the migration picks AddIndex there, and never
+    imports django.contrib.postgres (which would need psycopg)."""
+    pytest.importorskip("django")
+    models = HEAD + "\n        class Meta:\n            ordering = [\"email\"]\n"
+    sqlite = SETTINGS.replace('"django.db.backends.postgresql"', '"django.db.backends.sqlite3"')
+    (tmp_path / "settings.py").write_text(textwrap.dedent(sqlite.format(db=tmp_path / "db.sqlite3")))
+    write_tree(tmp_path, dedent({**_tree(models), "shop/migrations/__init__.py": ""}))
+    _manage(tmp_path, "makemigrations", "shop")
+    fix_tree(tmp_path, {}, select=BOTH, unsafe=True, settings=MIGRATE)
+    _manage(tmp_path, "migrate")
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"shop_order_user_id_idx", "shop_order_email_idx"} <= names, names
+    assert "No changes detected" in _manage(tmp_path, "makemigrations", "--check", "--dry-run")
+    sql = _manage(tmp_path, "sqlmigrate", "shop", "0002")
+    assert "CREATE INDEX" in sql and "CONCURRENTLY" not in sql
