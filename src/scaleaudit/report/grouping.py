@@ -63,6 +63,20 @@ def _first_sentence(text: str) -> str:
     return flat if end < 0 else flat[: end + 1]
 
 
+def _remedy(findings: Sequence[Finding], tool_text: str) -> str:
+    """What to do, in the code's own terms: the message's last clause ("...; add
+    `.select_related("ticket")` to the `Comment` queryset"). The header line already says
+    whether `scaleaudit fix` does it, so the tool's own description is only the fallback
+    for messages without a remedy clause."""
+    first = findings[0]
+    _, sep, clause = first.message.rpartition("; ")
+    if not sep:
+        return _first_sentence(tool_text) if tool_text else first.message
+    if len({f.message.rpartition("; ")[2] for f in findings}) > 1:
+        clause += " (for the first location; each location says its own)"
+    return clause
+
+
 def group(findings: Sequence[Finding], book: Rulebook, root: Path | None, impact: Impact) -> tuple[Issue, ...]:
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
@@ -79,8 +93,7 @@ def _issue(rule: str, findings: list[Finding], book: Rulebook, root: Path | None
     count = len(findings)
     where = f"{count} place(s) in {files} file(s)" if count > 1 else f"{first.path}:{first.line}"
     title = f"{meta.summary.rstrip('.') if meta else first.name} — {where}"
-    # The remedy: the rule's fix text, else the last clause of the message ("...; do this").
-    fix = _first_sentence(meta.fix) if meta and meta.fix else first.message.rsplit("; ", 1)[-1]
+    fix = _remedy(findings, meta.fix if meta else "")
     locations = tuple(
         Evidence(f.path, f.line, f.message, excerpt(root, f.path, f.line)) for f in findings[:MAX_LOCATIONS]
     )
