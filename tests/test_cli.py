@@ -214,3 +214,24 @@ def test_help_teaches() -> None:
 
 def test_version() -> None:
     assert run("--version").stdout.startswith("scaleaudit ")
+
+
+def test_every_options_help_text_reaches_help_whole() -> None:
+    """Rich reads `[default: high]` or `[capacity]` in a help string as a markup tag and drops it
+    (`--help` said "overrides )"): every option's help must appear in `--help` as written."""
+    import re
+
+    import typer.main
+    from typer.testing import CliRunner
+
+    from scaleaudit import cli
+
+    cli._register()
+    runner = CliRunner()
+    for name, command in typer.main.get_command(cli.app).commands.items():  # type: ignore[attr-defined]
+        shown = runner.invoke(cli.app, [name, "--help"], env={"COLUMNS": "2000", "NO_COLOR": "1"}).output
+        flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", shown).split())
+        for param in command.params:
+            text = getattr(param, "help", None)
+            if text:
+                assert " ".join(text.replace("\\[", "[").split()) in flat, (name, param.name, text)

@@ -19,9 +19,9 @@ def check(
     database_url: str | None = typer.Option(
         None,
         "--database-url",
-        help="PostgreSQL URL [default: $DATABASE_URL]; only read, never printed with its password."
+        help="PostgreSQL URL \\[default: $DATABASE_URL]; only read, never printed with its password."
     ),
-    redis_url: str | None = typer.Option(None, "--redis-url", help="Redis URL [default: $REDIS_URL]."),
+    redis_url: str | None = typer.Option(None, "--redis-url", help="Redis URL \\[default: $REDIS_URL]."),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Processes per instance (connection budget)."),
     instances: int | None = typer.Option(None, "--instances", min=1, help="App instances (connection budget)."),
     server_memory: str | None = typer.Option(
@@ -33,7 +33,7 @@ def check(
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Turn these rules off."),
     fail_on: str | None = typer.Option(None, "--fail-on", help="Lowest severity that makes the exit code 1."),
     min_confidence: str | None = typer.Option(None, "--min-confidence", help="Hide findings below this confidence."),
-    config: Path | None = typer.Option(None, "--config", help="Config file ([check] timeouts and thresholds)."),
+    config: Path | None = typer.Option(None, "--config", help="Config file (\\[check] timeouts and thresholds)."),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore all config files."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Scan PATH without .scaleaudit_cache/."),
     baseline: Path | None = typer.Option(None, "--baseline", help="Only report findings not in this baseline file."),

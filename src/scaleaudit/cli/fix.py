@@ -99,13 +99,13 @@ def fix(
     select: list[str] | None = typer.Option(None, "--select", help="Only fix these rules (ids, prefixes, categories)."),
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Do not fix these rules."),
     min_confidence: str | None = typer.Option(
-        None, "--min-confidence", help="Fix findings at or above this confidence: high, medium, low [default: medium]."
+        None, "--min-confidence", help="Fix findings at or above it: high, medium, low \\[default: medium]."
     ),
     require_clean: bool = typer.Option(
         False, "--require-clean", help="With --write: refuse to write when the git work tree has changes."
     ),
     max_connections: int | None = typer.Option(
-        None, "--max-connections", min=1, help="The server's max_connections (pool sizes; overrides [capacity])."
+        None, "--max-connections", min=1, help="The server's max_connections (pool sizes; overrides \\[capacity])."
     ),
     workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes per instance."),
     instances: int | None = typer.Option(None, "--instances", min=1, help="App instances."),
@@ -123,17 +123,21 @@ def fix(
         "text", "--format", help="text (a diff, then a summary on stderr) or json (one object on stdout)."
     ),
 ) -> None:
-    """Fix what can be fixed: one shared client per target, sized pools, ...
+    """Fix what can be fixed: one shared client per target and sized pools; with
+    --unsafe-fixes also N+1 loads, pagination and indexes (`scaleaudit rules` says which rule is which).
 
     Safe fixes only by default; shows a unified diff and changes nothing unless --write.
-    Every rewritten file must re-parse; files changed since the scan are not overwritten.
+    Every rewritten file must re-parse; files changed since the scan are not overwritten;
+    a second run changes nothing. What cannot be fixed safely is skipped with the edit to make.
 
     [bold]Examples[/bold]
 
-      scaleaudit fix .                          # the diff
-      scaleaudit fix . --write                  # apply the safe fixes
-      scaleaudit fix . --write --unsafe-fixes --select SA102
+      scaleaudit fix .                                      # the diff of the safe fixes
+      scaleaudit fix . --write                              # apply them
+      scaleaudit fix . --unsafe-fixes --select n-plus-one   # preview the N+1 fixes
+      scaleaudit fix . --write --unsafe-fixes --select missing-index --migrations
       scaleaudit fix . --max-connections 200 --workers 4 --instances 3
+      scaleaudit fix . --format json > fix.json             # for a bot
     """
     targets = paths or [Path(".")]
     settings = api.settings_for(

@@ -73,17 +73,17 @@ def scan(
     ),
     ignore: list[str] | None = typer.Option(None, "--ignore", help="Turn these rules off (same forms as --select)."),
     fail_on: str | None = typer.Option(
-        None, "--fail-on", help="Lowest severity that makes the exit code 1 [default: high]."
+        None, "--fail-on", help="Lowest severity that makes the exit code 1 \\[default: high]."
     ),
     min_confidence: str | None = typer.Option(
-        None, "--min-confidence", help="Hide findings below this confidence: high, medium or low [default: medium]."
+        None, "--min-confidence", help="Hide findings below this confidence: high, medium or low \\[default: medium]."
     ),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write .scaleaudit_cache/."),
     config: Path | None = typer.Option(
         None,
         "--config",
-        help="Config file (default: nearest pyproject.toml with [tool.scaleaudit], or scaleaudit.yaml).",
+        help="Config file (default: nearest pyproject.toml with \\[tool.scaleaudit], or scaleaudit.yaml).",
     ),
     isolated: bool = typer.Option(False, "--isolated", help="Ignore all config files."),
     baseline: Path | None = typer.Option(None, "--baseline", help="Only report findings not in this baseline file."),
