@@ -182,3 +182,5 @@ def test_cli_fix_json_is_one_object_and_says_what_was_applied_and_skipped(tmp_pa
     written = json.loads(_cli(tmp_path, "fix", ".", "--no-cache", "--format", "json", "--write").stdout)
     assert written["written"] is True and written["remaining"] == 2 and not written["failures"]
     assert _cli(tmp_path, "fix", ".", "--format", "sarif").returncode == 2
+    alias = _cli(tmp_path, "scan", ".", "--fix", "--no-cache", "--format", "json")  # scan --fix speaks it too
+    assert json.loads(alias.stdout)["changes"] == [] and alias.stderr == ""

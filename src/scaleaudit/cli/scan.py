@@ -127,7 +127,8 @@ def scan(
     if fix:  # the same API call and report as `scaleaudit fix --write`
         from scaleaudit.cli.fix import fix_and_report
 
-        code = fix_and_report(targets, settings, write=True, unsafe=unsafe_fixes, use_cache=not no_cache)
+        as_json = "json" if fmt == "json" else "text"  # sarif/github describe findings, not fixes
+        code = fix_and_report(targets, settings, write=True, unsafe=unsafe_fixes, use_cache=not no_cache, fmt=as_json)
         raise typer.Exit(0 if exit_zero and code == 1 else code)
     part = parse_shard(shard)
     if part is not None:
