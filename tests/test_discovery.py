@@ -115,3 +115,34 @@ def test_explicit_file_and_missing_path(tmp_path: Path) -> None:
     found = discover([tmp_path / "build" / "x.py", tmp_path / "nope.py"], tmp_path, exclude=DEFAULT_EXCLUDE)
     assert [f.rel for f in found.files] == ["build/x.py"]
     assert [d.path for d in found.skipped] == [str(tmp_path / "nope.py")]
+
+
+GITIGNORES = {
+    "saleor-like": ["*.py[cod]", ".*", "!.github", "!.gitignore", ".semgrep/", "/media/", "env/", "!.env.example",
+                    "# comment", "", "*.egg*"],
+    "negations and anchors": ["build", "!build/keep.py", "/top.py", "docs/**/gen_*.py", "**/cache/", "a/**/b"],
+    "classes and escapes": ["[abc]?.py", r"\#odd.py", r"\!bang.py", "trailing\\ ", "x[!0-9].js", "*.min.*"],
+    "directories only": ["logs/", "tmp/*", "!tmp/keep/", "deep/nested/"],
+}
+PROBES = [
+    "a.py", "a.pyc", ".env", ".env.example", ".github/w.yml", ".semgrep/r.py", "media/x.py", "src/media/x.py",
+    "env/x.py", "src/env/", "x.egg-info/y.py", "build", "build/", "build/keep.py", "build/other.py", "top.py",
+    "src/top.py", "docs/a/b/gen_x.py", "docs/gen_y.py", "src/cache/", "src/cache/x.py", "a/b", "a/x/y/b", "ab.py",
+    "b1.py", "#odd.py", "!bang.py", "trailing ", "xa.js", "x1.js", "app.min.js", "logs/", "logs/a.py", "tmp/a.py",
+    "tmp/keep/", "deep/nested/", "x/deep/nested/", "caf\\xe9.py", "sp ace/ü.py",
+]
+
+
+@pytest.mark.parametrize("lines", GITIGNORES.values(), ids=GITIGNORES.keys())
+def test_gitignore_pre_test_agrees_with_pathspec(lines: list[str]) -> None:
+    """The one-regex pre-test only ever answers "no pattern matches": every
+    answer must equal pathspec's own, negations and directory marks included."""
+    import pathspec
+
+    from scaleaudit.discovery import _Spec
+
+    fast, exact = _Spec(lines), pathspec.GitIgnoreSpec.from_lines(lines)
+    assert fast.any is not None  # the pre-test is in use for these
+    answers = [(probe, fast.match_file(probe)) for probe in PROBES]
+    assert answers == [(probe, exact.match_file(probe)) for probe in PROBES]
+    assert any(hit for _, hit in answers) and not all(hit for _, hit in answers)

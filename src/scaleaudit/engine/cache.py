@@ -6,6 +6,11 @@ only when the hash differs is it analysed again. The cache file is JSON
 written to a temporary file and renamed into place, so two scans at once
 leave one complete cache, and a truncated or corrupt cache is discarded and
 rebuilt, never trusted.
+
+An entry's facts (three quarters of the file) are kept as one embedded JSON
+string: reading the cache then skips over them as a single token, and they
+are decoded only when the project phase has to be redone (a warm scan with
+nothing changed reads its cached findings and never needs them).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from scaleaudit.discovery import SourceFile
 from scaleaudit.model import FileResult
 from scaleaudit.serialize import file_result_from, file_result_to
 
-FORMAT = 1
+FORMAT = 2  # 2: facts as an embedded JSON string
 
 
 def content_hash(data: bytes) -> str:
@@ -95,12 +100,17 @@ class Cache:
             entry.size, entry.mtime_ns = source.size, source.mtime_ns  # touched, not changed
             self.dirty = True
         try:
-            return file_result_from(entry.result, facts=facts)
+            raw = entry.result
+            if facts:
+                raw = {**raw, "facts": json.loads(raw["facts"])}
+            return file_result_from(raw, facts=facts)
         except (KeyError, ValueError, TypeError, AttributeError):
             return None  # a damaged entry: analyse the file again
 
     def store(self, source: SourceFile, result: FileResult, sha: str) -> None:
-        self.entries[source.rel] = _Entry(source.size, source.mtime_ns, sha, file_result_to(result))
+        raw = file_result_to(result)
+        raw["facts"] = json.dumps(raw["facts"], separators=(",", ":"))
+        self.entries[source.rel] = _Entry(source.size, source.mtime_ns, sha, raw)
         self.dirty = True
 
     def prune(self, keep: Iterable[str]) -> None:
