@@ -4,12 +4,15 @@ libcst's PositionProvider regenerates the entire module's source and walks it
 again (about one parse). A reported node is usually a call or a class whose
 source text is unique in the file, so we render just that node and find it
 in the file text. A node whose text repeats (`a.b + a.b`) is placed by running
-PositionProvider's own codegen over its innermost enclosing statement that can
-be placed, started at that statement's position: the same tokens from the same
-start give the same positions. Only when no enclosing statement can be placed
-do we fall back to PositionProvider for the file. Positions follow
-PositionProvider's conventions (1-based lines, 0-based columns in code points,
-exclusive end).
+PositionProvider's own codegen over its innermost enclosing statement, from
+where that statement starts and only up to the node: the same tokens from the
+same start give the same positions. A statement is placed by its first line;
+the codegen must reproduce the file's text there, and at exactly one place.
+When no enclosing statement can be placed, the run starts at an earlier
+module-level statement (or the module's start). PositionProvider for the whole
+file is left for files with a lone CR, which libcst counts as a line break.
+Positions follow PositionProvider's conventions (1-based lines, 0-based columns
+in code points, exclusive end).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from scaleaudit.python.walker import code_fields
 
 # How many earlier module-level statements to try as the start of a codegen run.
 _ANCHOR_SEARCH = 8
+# How many places with a statement's first line to try before giving up on it.
+_MAX_CANDIDATES = 16
 
 
 def source_text(data: bytes, module: cst.Module) -> str:
@@ -58,6 +63,46 @@ def last_small_statement(node: cst.CSTNode) -> cst.CSTNode:
             node = node.body  # type: ignore[attr-defined]
 
 
+class _Stop(Exception):
+    """Ends a codegen once the node asked about has its position."""
+
+
+class _PositionsUpTo(PositionProvidingCodegenState):
+    """libcst's position codegen, stopped after `stop`: what follows a node
+    cannot change its position. `open` holds the nodes being generated."""
+
+    stop: cst.CSTNode | None = None
+    stopped = False
+    open: list[cst.CSTNode]
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        super().before_codegen(node)
+        self.open.append(node)
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        super().after_codegen(node)
+        self.open.pop()
+        if node is self.stop:
+            self.stopped = True
+            raise _Stop
+
+
+class _FirstLine(CodegenState):
+    """A codegen that stops at the end of its first line."""
+
+    def add_token(self, value: str) -> None:
+        super().add_token(value)
+        if "\n" in value:
+            raise _Stop
+
+
+def _first_line(node: cst.CSTNode, module: cst.Module) -> str:
+    state = _FirstLine(default_indent=module.default_indent, default_newline=module.default_newline)
+    with contextlib.suppress(_Stop):
+        node._codegen(state)
+    return "".join(state.tokens).split("\n", 1)[0].removesuffix("\r")
+
+
 def _record_owners(node: cst.CSTNode, owner: cst.CSTNode | None, owners: dict[int, cst.CSTNode]) -> None:
     if owner is not None:
         owners[id(node)] = owner
@@ -81,9 +126,8 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         self._full: Mapping[cst.CSTNode, CodeRange] | None = None
         self._cache: dict[int, CodeRange] = {}
         self._line_starts: list[int] | None = None
-        self._statements: dict[int, Mapping[cst.CSTNode, CodeRange] | None] = {}
         self._lone: bool | None = None
-        self._runs: dict[int, dict[cst.CSTNode, CodeRange] | None] = {}
+        self._runs: dict[tuple[int, int], CodeRange | None] = {}  # (statement, node) -> position
         self._owners: dict[int, cst.CSTNode] | None = None  # node id -> innermost enclosing statement
         self.fallbacks = 0  # how often the whole-file provider was needed (for tests/benchmarks)
 
@@ -182,7 +226,7 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         text = self.text
         end = len(text) if hi is None else hi
         bare = node.with_changes(leading_lines=[])
-        first = self.module.code_for_node(bare).split("\n", 1)[0].removesuffix("\r")
+        first = _first_line(bare, self.module)
         if not first.strip() or "\r" in first:
             return None
         found: tuple[int, int] | None = None
@@ -254,34 +298,12 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
             self._line_starts = starts
         return self._line_starts[position.line - 1] + position.column
 
-    def _window(self, hints: Sequence[cst.CSTNode]) -> tuple[int, int]:
-        """Narrow the search to the innermost enclosing statement that can be
-        placed, placing each statement inside the previous one (outermost first)."""
-        lo, hi = 0, len(self.text)
-        for hint in hints:
-            if isinstance(hint, cst.SimpleStatementLine):
-                continue  # its small statements are hints of their own
-            if isinstance(hint, cst.BaseCompoundStatement):
-                block = self._find_block(hint, lo, hi)
-            else:
-                found = self._find_node(hint, lo, hi)
-                block = None if found is None else (self._offset(found.start), self._offset(found.end))
-            if block is not None:
-                lo, hi = block
-        return lo, hi
-
     def locate(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode] = ()) -> CodeRange:
-        """Like `self[node]`, but a node whose text repeats in the file is looked
-        up inside the innermost enclosing statement where its text is unique,
-        or else placed by a codegen of an enclosing statement."""
+        """Like `self[node]`, but a node whose text repeats in the file is placed
+        by a codegen of an enclosing statement (`hints`: the statements around
+        it, outermost first, as the walker saw them)."""
         if self._full is None and id(node) not in self._cache and self._find(node) is None:
-            hints = hints or self._enclosing(node)
-            named = self._header_name(node, hints)
-            if named is not None:
-                return named
-            # Not a text search inside the innermost statement: a node in fact
-            # data may lie outside it (a loop's iterable, seen from its body).
-            found = self._through_statement(node, hints)
+            found = self._through_statement(node, hints or self._enclosing(node))
             if found is not None:
                 self._cache[id(node)] = found
                 return found
@@ -304,138 +326,113 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
 
     def _through_statement(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode]) -> CodeRange | None:
         """The node's position from a codegen of its innermost enclosing statement
-        that can be placed (a node in fact data may lie outside the inner ones)."""
+        that can be placed, or of the module's statements from one that can be
+        (a node in fact data may lie outside the statements it came with)."""
         for chain in (hints, None):
             if chain is None:
-                chain = self._enclosing(node)  # the hints did not enclose it
+                chain = self._enclosing(node)
                 if chain == tuple(hints):
                     return None
-            for index in range(len(chain) - 1, -1, -1):
-                positions = self._statement_positions(chain[index], chain[:index])
-                if positions is not None and node in positions:
-                    return positions[node]
-            positions = self._top_level(chain[0]) if chain else None
-            if positions is not None and node in positions:
-                return positions[node]
+            for statement in reversed(chain):
+                found = self._codegen_statement(statement, node)
+                if found is not None:
+                    return found
+            found = self._top_level(chain[0], node) if chain else None
+            if found is not None:
+                return found
         return None
 
-    def _statement_positions(
-        self, statement: cst.CSTNode, outer: Sequence[cst.CSTNode]
-    ) -> Mapping[cst.CSTNode, CodeRange] | None:
-        key = id(statement)
-        if key not in self._statements:
-            self._statements[key] = self._codegen_statement(statement, outer)
-        return self._statements[key]
+    def _codegen_statement(self, statement: cst.CSTNode, node: cst.CSTNode) -> CodeRange | None:
+        """PositionProvider's codegen run over one statement from where it starts,
+        up to `node`.
 
-    def _codegen_statement(
-        self, statement: cst.CSTNode, outer: Sequence[cst.CSTNode]
-    ) -> Mapping[cst.CSTNode, CodeRange] | None:
-        """PositionProvider's codegen run over one statement from where it starts.
-
-        A small statement starts at its own text; a line or compound statement
-        (leading comment lines dropped) at column 0 of its first line, as
-        libcst emits its indentation itself. The rendering must reproduce the
-        file's text from there, so the start and indentation were right."""
+        The statement is looked for by its first line. A small statement starts
+        at its own text; a line or compound statement (leading comment lines
+        dropped) at column 0 of its line, as libcst emits its indentation itself.
+        Where the rendering reproduces the file's text, the start and the
+        indentation were right; if that holds at more than one place, the
+        statement is ambiguous (up to the node) and None is the answer."""
+        key = (id(statement), id(node))
+        if key in self._runs:
+            return self._runs[key]
         root: cst.CSTNode
-        if isinstance(statement, cst.BaseSmallStatement):
-            found = self._find_node(statement) or self._find_node(statement, *self._window(outer))
-            if found is None:
-                return None
-            start = self._offset(found.start)
-            line_start = start - found.start.column
-            prefix = self.text[line_start:start]
-            indent = prefix[: len(prefix) - len(prefix.lstrip(" \t"))]
+        small = isinstance(statement, cst.BaseSmallStatement)
+        if small:
             root = statement
         elif isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-            block = self._find_block(statement) or self._find_block(statement, *self._window(outer))
-            if block is None:
-                return None
-            at = block[0]
-            start = self.text.rfind("\n", 0, at) + 1
-            indent = self.text[start:at]
             root = statement.with_changes(leading_lines=[])
         else:
             return None
-        computed = self._codegen_from(start, indent, [root])
-        if computed is not None:
-            # The copy without leading lines has the original's (syntactic) range.
-            computed[statement] = computed[root]
-        return computed
+        target = root if node is statement else node  # the copy stands for it
+        first = _first_line(root, self.module)
+        text = self.text
+        found: CodeRange | None = None
+        tries = 0
+        at = text.find(first) if first.strip() else -1
+        while at >= 0:
+            line_start = text.rfind("\n", 0, at) + 1
+            prefix = text[line_start:at]
+            indent = prefix[: len(prefix) - len(prefix.lstrip(" \t"))]
+            if small or indent == prefix:
+                tries += 1
+                if tries > _MAX_CANDIDATES:
+                    found = None
+                    break
+                positions = self._codegen_from(at if small else line_start, indent, [root], target)
+                if positions is not None and target in positions:
+                    if found is not None:
+                        found = None  # the same text twice, up to the node
+                        break
+                    found = positions[target]
+            at = text.find(first, at + 1)
+        self._runs[key] = found
+        return found
 
     def _codegen_from(
-        self, start: int, indent: str, nodes: Sequence[cst.CSTNode]
+        self, start: int, indent: str, nodes: Sequence[cst.CSTNode], stop: cst.CSTNode
     ) -> dict[cst.CSTNode, CodeRange] | None:
-        """PositionProvider's codegen of `nodes`, in order, from text offset `start`;
-        None unless the rendering reproduces the file's text from there."""
+        """PositionProvider's codegen of `nodes`, in order, from text offset `start`,
+        stopped once `stop` has its position; None unless the rendering
+        reproduces the file's text from there."""
         provider = PositionProvider()
-        state = PositionProvidingCodegenState(
+        state = _PositionsUpTo(
             default_indent=self.module.default_indent, default_newline=self.module.default_newline, provider=provider
         )
+        state.stop, state.open = stop, []
         state.indent_tokens = [indent] if indent else []
         begin = self._position(start)
         state.line, state.column = begin.line, begin.column
-        for node in nodes:
-            node._codegen(state)
+        try:
+            for node in nodes:
+                node._codegen(state)
+        except Exception:
+            if not state.stopped:
+                raise
+            # Unwinding wrote partial ranges for the nodes still open: not theirs.
+            for node in state.open:
+                provider._computed.pop(node, None)
         rendered = "".join(state.tokens)
         if not self.text.startswith(rendered, start) and self.text[start:] + self.module.default_newline != rendered:
             return None  # (the last line of a file without a final newline lacks it)
         return provider._computed  # type: ignore[return-value]
 
-    def _top_level(self, top: cst.CSTNode) -> Mapping[cst.CSTNode, CodeRange] | None:
+    def _top_level(self, top: cst.CSTNode, node: cst.CSTNode) -> CodeRange | None:
         """A module-level statement whose text repeats: a codegen from the nearest
         earlier module-level statement that can be placed, or from the start."""
-        key = id(top)
-        if key in self._runs:
-            return self._runs[key]
         body = self.module.body
         index = next((i for i, statement in enumerate(body) if statement is top), None)
-        computed: dict[cst.CSTNode, CodeRange] | None = None
-        if index is not None:
-            nodes: list[cst.CSTNode] = [*self.module.header, *body[: index + 1]]
-            start = 0
-            for earlier in range(index - 1, max(-1, index - 1 - _ANCHOR_SEARCH), -1):
-                block = self._find_block(body[earlier])
-                if block is not None:
-                    start = self.text.rfind("\n", 0, block[0]) + 1
-                    nodes = [body[earlier].with_changes(leading_lines=[]), *body[earlier + 1 : index + 1]]
-                    break
-            computed = self._codegen_from(start, "", nodes)
-            if computed is not None and start:
-                computed[body[earlier]] = computed[nodes[0]]
-        self._runs[key] = computed
-        return computed
-
-    def _header_name(self, node: cst.CSTNode, hints: Sequence[cst.CSTNode]) -> CodeRange | None:
-        """A name that repeats all through its statement, but is placed by the
-        statement's header: a `for` loop's target, a class's or function's name.
-        The statement itself must be placed, and its text must start with the
-        header (a decorated definition is left to the codegen)."""
-        for index in range(len(hints) - 1, -1, -1):
-            statement = hints[index]
-            if isinstance(statement, cst.For) and statement.target is node:
-                keyword, gap = "for", statement.whitespace_after_for
-            elif isinstance(statement, cst.FunctionDef) and statement.name is node and not statement.decorators:
-                keyword, gap = "def", statement.whitespace_after_def
-            elif isinstance(statement, cst.ClassDef) and statement.name is node and not statement.decorators:
-                keyword, gap = "class", statement.whitespace_after_class
-            else:
-                continue
-            block = self._find_block(statement) or self._find_block(statement, *self._window(hints[:index]))
-            asynchronous = getattr(statement, "asynchronous", None)
-            name = self.module.code_for_node(node)
-            header = (
-                (self.module.code_for_node(asynchronous) if asynchronous is not None else "")
-                + keyword
-                + self.module.code_for_node(gap)
-                + name
-            )
-            if block is None or not self.text.startswith(header, block[0]):
-                return None
-            stop = block[0] + len(header)
-            found = CodeRange(self._position(stop - len(name)), self._position(stop))
-            self._cache[id(node)] = found
-            return found
-        return None
+        if index is None:
+            return None
+        nodes: list[cst.CSTNode] = [*self.module.header, *body[: index + 1]]
+        start = 0
+        for earlier in range(index - 1, max(-1, index - 1 - _ANCHOR_SEARCH), -1):
+            block = self._find_block(body[earlier])
+            if block is not None:
+                start = self.text.rfind("\n", 0, block[0]) + 1
+                nodes = [body[earlier].with_changes(leading_lines=[]), *body[earlier + 1 : index + 1]]
+                break
+        positions = self._codegen_from(start, "", nodes, node)
+        return None if positions is None else positions.get(node)
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         if self._full is not None:

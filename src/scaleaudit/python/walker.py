@@ -57,6 +57,19 @@ _SKIP = frozenset(
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
 _CST = cst.CSTNode
 _STATEMENTS = (cst.BaseStatement, cst.BaseSmallStatement)
+# What a field's value is, by its exact type: libcst's node classes are ABCs,
+# and an `isinstance` against an ABC is a Python-level call — per field of
+# every node, the walk's largest cost. A dict lookup by type is not.
+_NODE, _SEQUENCE, _OTHER = 1, 2, 0
+_KIND: dict[type, int] = {}
+
+
+def _kind(value_type: type) -> int:
+    kind = _KIND.get(value_type)
+    if kind is None:
+        kind = _NODE if issubclass(value_type, _CST) else _SEQUENCE if issubclass(value_type, (tuple, list)) else _OTHER
+        _KIND[value_type] = kind
+    return kind
 
 
 def code_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
@@ -67,6 +80,17 @@ def code_fields(node_type: type[cst.CSTNode]) -> tuple[str, ...]:
         )
         _FIELDS[node_type] = fields
     return fields
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """Everything the walk does at a node of one type, looked up once per type."""
+
+    statement: bool
+    visits: tuple[Callback, ...]
+    leaves: tuple[Callback, ...]
+    special: Callable[[Any], None] | None
+    fields: tuple[str, ...]
 
 
 class Walker:
@@ -94,40 +118,59 @@ class Walker:
             cst.DictComp: self._comprehension,
             cst.If: self._if,
         }
+        self._plans: dict[type[cst.CSTNode], _Plan] = {}
+
+    def _plan(self, node_type: type[cst.CSTNode]) -> _Plan:
+        name = node_type.__name__
+        plan = _Plan(
+            statement=issubclass(node_type, _STATEMENTS),
+            visits=tuple(self.visits.get(name, ())),
+            leaves=tuple(self.leaves.get(name, ())),
+            special=self._special.get(node_type),
+            fields=code_fields(node_type),
+        )
+        self._plans[node_type] = plan
+        return plan
 
     def walk(self, node: cst.CSTNode) -> None:
-        statement = isinstance(node, _STATEMENTS)
-        if statement:
+        plan = self._plans.get(type(node)) or self._plan(type(node))
+        if plan.statement:
             self.ctx.statements.append(node)
-        name = type(node).__name__
-        for callback in self.visits.get(name, ()):
+        for callback in plan.visits:
             callback(node, self.ctx)
-        special = self._special.get(type(node))
-        if special is None:
-            self.children(node)
+        if plan.special is None:
+            self._children(node, plan.fields)
         else:
-            special(node)
-        for callback in self.leaves.get(name, ()):
+            plan.special(node)
+        for callback in plan.leaves:
             callback(node, self.ctx)
-        if statement:
+        if plan.statement:
             self.ctx.statements.pop()
 
     def children(self, node: cst.CSTNode) -> None:
-        for name in code_fields(type(node)):
+        self._children(node, code_fields(type(node)))
+
+    def _children(self, node: cst.CSTNode, fields: tuple[str, ...]) -> None:
+        walk = self.walk
+        for name in fields:
             value = getattr(node, name)
-            if isinstance(value, _CST):
-                self.walk(value)
-            elif isinstance(value, (tuple, list)):
+            kind = _KIND.get(type(value))
+            if kind is None:
+                kind = _kind(type(value))
+            if kind == _NODE:
+                walk(value)
+            elif kind == _SEQUENCE:
                 for child in value:
-                    if isinstance(child, _CST):
-                        self.walk(child)
+                    if _KIND.get(type(child)) == _NODE or _kind(type(child)) == _NODE:
+                        walk(child)
 
     def _each(self, *nodes: cst.CSTNode | Sequence[cst.CSTNode] | None) -> None:
         for item in nodes:
-            if isinstance(item, _CST):
-                self.walk(item)
-            elif isinstance(item, (tuple, list)):
-                for child in item:
+            kind = _kind(type(item))
+            if kind == _NODE:
+                self.walk(item)  # type: ignore[arg-type]
+            elif kind == _SEQUENCE:
+                for child in item:  # type: ignore[union-attr]
                     self.walk(child)
 
     def _framed(self, frame: Frame, *nodes: cst.CSTNode | Sequence[cst.CSTNode] | None) -> None:
