@@ -57,7 +57,7 @@ def _work(item: tuple[str, str, str]) -> tuple[FileResult, str]:
 def analyse_files(
     files: Sequence[SourceFile], job: Job, jobs: int, progress: Progress | None = None
 ) -> Iterator[tuple[SourceFile, FileResult, str]]:
-    items = [(str(f.path), f.rel, f.language) for f in files]
+    items = [(f.location, f.rel, f.language) for f in files]
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
         _init_worker(job)
@@ -272,7 +272,7 @@ def with_overlay(files: Sequence[SourceFile], root: Path, overlay: Mapping[str, 
     """The discovered files plus the overlay's files that do not exist yet, in path order."""
     known = {f.rel for f in files}
     extra = [
-        SourceFile(root / rel, rel, language, len(data), 0)
+        SourceFile(str(root / rel), rel, language, len(data), 0)
         for rel, data in overlay.items()
         if rel not in known and (language := classify(rel.rsplit("/", 1)[-1])) is not None
     ]
