@@ -155,11 +155,12 @@ class LazyPositions(Mapping[cst.CSTNode, CodeRange]):
         if self._lone_cr:
             return None
         if isinstance(node, cst.Module):
-            lines = self.text.split("\n")
-            if self.text and not node.has_trailing_newline:
+            text = self.text
+            lines = text.count("\n") + 1
+            if text and not node.has_trailing_newline:
                 # libcst drops the final newline token after counting it.
-                return CodeRange(CodePosition(1, 0), CodePosition(len(lines) + 1, 0))
-            return CodeRange(CodePosition(1, 0), CodePosition(len(lines), len(lines[-1])))
+                return CodeRange(CodePosition(1, 0), CodePosition(lines + 1, 0))
+            return CodeRange(CodePosition(1, 0), CodePosition(lines, len(text) - text.rfind("\n") - 1))
         if _decorated(node):
             return None  # where a decorated definition starts is libcst's convention to decide
         if isinstance(node, cst.SimpleStatementLine):
