@@ -48,7 +48,8 @@ def test_cached_sharded_and_fresh_scans_agree(tree: Path) -> None:
     assert _findings(cached_with_facts) == expected
     assert _findings(merged) == expected
     assert sum(len(s["files"]) for s in shards) == fresh.summary.files_scanned
-    assert len(cached_with_facts.facts) == len(fresh.facts)
+    # Facts are kept in the cache as one embedded JSON string per file: they come back whole.
+    assert cached_with_facts.facts == fresh.facts and fresh.facts
 
 
 def test_a_changed_file_redoes_the_join(tree: Path) -> None:
@@ -65,6 +66,22 @@ def test_a_changed_file_redoes_the_join(tree: Path) -> None:
         assert any(f.rule == "SA101" and f.path.endswith("routers/users.py") for f in warm.findings)
     finally:
         users.write_text(original)
+
+
+def test_damaged_cached_facts_mean_the_file_is_analysed_again(tree: Path) -> None:
+    settings = api.settings_for([tree], isolated=True)
+    api.scan([tree], settings, want_facts=False)
+    [cache_file] = (tree / ".scaleaudit_cache").glob("scan-v*.json")
+    raw = json.loads(cache_file.read_text())
+    damaged = [rel for rel, entry in raw["files"].items() if json.loads(entry["result"]["facts"])]
+    for rel in damaged:
+        raw["files"][rel]["result"]["facts"] = '[{"kind": "model", '  # cut short
+    raw["project"] = {}  # the join must be redone, so the facts are read
+    cache_file.write_text(json.dumps(raw))
+    rescanned = api.scan([tree], settings)
+    fresh = api.scan([tree], settings, use_cache=False)
+    assert damaged and rescanned.facts == fresh.facts
+    assert _findings(rescanned) == _findings(fresh)
 
 
 def test_merge_command_matches_scan(tree: Path, tmp_path: Path) -> None:
