@@ -10,7 +10,7 @@ from fixtest import assert_fixed, assert_idempotent, dedent, fix_tree, run_pytho
 
 from scaleaudit.fixes.base import FixResult
 from scaleaudit.fixes.pagination_drf import GENERATED
-from scaleaudit.fixes.pagination_fastapi import DEFAULT_LIMIT, MAX_LIMIT
+from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 FIX = {"select": ["SA302"], "unsafe": True}
 SIZED = 'REST_FRAMEWORK = {"PAGE_SIZE": 50}\n'

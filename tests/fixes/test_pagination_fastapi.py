@@ -9,7 +9,7 @@ from conftest import scan_tree, write_tree
 from fixtest import assert_fixed, assert_idempotent, dedent, fix_tree, run_python
 
 from scaleaudit.fixes.base import FixResult
-from scaleaudit.fixes.pagination_fastapi import DEFAULT_LIMIT, MAX_LIMIT
+from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 MODELS = """
     from sqlalchemy import Integer, String

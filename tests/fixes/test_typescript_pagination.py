@@ -13,7 +13,8 @@ import pytest
 from conftest import scan_tree
 from fixtest import assert_fixed, assert_idempotent, fix_tree
 
-from scaleaudit.fixes.typescript_pagination import DEFAULT_LIMIT, MAX_LIMIT, suggestion
+from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
+from scaleaudit.fixes.typescript_pagination import suggestion
 from scaleaudit.rulebook import load_rulebook
 
 UNSAFE = {"unsafe": True, "select": ["SA311"]}

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
-from scaleaudit.fixes.pagination_fastapi import DEFAULT_LIMIT, MAX_LIMIT
+from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
 from scaleaudit.fixes.pysource import (
     PyFile,
     add_to_from_import,

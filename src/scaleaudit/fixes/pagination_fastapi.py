@@ -46,6 +46,7 @@ import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
 from scaleaudit.fixes.django_index import bare_break, with_comment
+from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
 from scaleaudit.fixes.pysource import (
     PyFile,
     add_to_from_import,
@@ -63,12 +64,6 @@ from scaleaudit.python.orm import _links as chain_links  # the scan's own readin
 
 PRIORITY = 70  # see scaleaudit.fixes.api; edits only handler signatures and statements
 
-# One page a client can render at once; small enough that the default request reads
-# little from a large table.
-DEFAULT_LIMIT = 50
-# What a client may ask for in one request (four default pages): bounded, so `?limit=`
-# cannot be used to read the whole table again.
-MAX_LIMIT = 200
 # A signature longer than this is written one parameter per line (black's default width).
 LINE_LENGTH = 88
 # Parameter names that already page a handler: adding `limit`/`offset` beside them

@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
-from scaleaudit.fixes.pagination_fastapi import DEFAULT_LIMIT, MAX_LIMIT  # every pagination fix's (why: there)
+from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT  # every pagination fix's (why: there)
 from scaleaudit.fixes.typescript_shared_client import parses as parses  # registers the .ts/.js validator
 from scaleaudit.fixes.writer import SourceText, TextEdit
 from scaleaudit.model import Fact, Finding
