@@ -45,8 +45,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
-from scaleaudit.fixes.django_index import bare_break, with_comment
 from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
+from scaleaudit.fixes.pyliterals import LINE_LENGTH, bare_break, with_comment
 from scaleaudit.fixes.pysource import (
     PyFile,
     add_to_from_import,
@@ -64,8 +64,6 @@ from scaleaudit.python.orm import _links as chain_links  # the scan's own readin
 
 PRIORITY = 70  # see scaleaudit.fixes.api; edits only handler signatures and statements
 
-# A signature longer than this is written one parameter per line (black's default width).
-LINE_LENGTH = 88
 # Parameter names that already page a handler: adding `limit`/`offset` beside them
 # would give the endpoint two paging schemes.
 PAGING_NAMES = frozenset(
