@@ -23,13 +23,12 @@ from collections.abc import Iterator
 import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped
+from scaleaudit.fixes.pyscope import enclosing, expression_at
 from scaleaudit.fixes.pysource import PyFile, load
 from scaleaudit.fixes.queryset import (
     Chain,
     Group,
     Need,
-    enclosing,
-    expression_at,
     locate,
     need_for,
     registry_for,

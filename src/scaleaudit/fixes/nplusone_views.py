@@ -21,13 +21,12 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
+from scaleaudit.fixes.pyscope import enclosing, expression_at
 from scaleaudit.fixes.pysource import PyFile, load, replace_node
 from scaleaudit.fixes.queryset import (
     Chain,
     Group,
     Need,
-    enclosing,
-    expression_at,
     literal,
     locate,
     need_for,

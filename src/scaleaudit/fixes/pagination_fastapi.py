@@ -45,6 +45,7 @@ import libcst as cst
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
 from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
 from scaleaudit.fixes.pyliterals import LINE_LENGTH
+from scaleaudit.fixes.pyscope import contains, enclosing_function, expression_at
 from scaleaudit.fixes.pysignature import comments_in_place, with_params
 from scaleaudit.fixes.pysource import (
     PyFile,
@@ -56,7 +57,7 @@ from scaleaudit.fixes.pysource import (
     replace_node,
 )
 from scaleaudit.fixes.writer import line_edits
-from scaleaudit.model import Finding, Span
+from scaleaudit.model import Finding
 from scaleaudit.python.imports import dotted
 from scaleaudit.python.orm import SA_EXECUTORS, SA_SELECTS
 from scaleaudit.python.orm import _links as chain_links  # the scan's own reading of a method chain
@@ -650,63 +651,6 @@ def _short(file: PyFile, node: cst.CSTNode, width: int = 80) -> str:
         node = node.with_changes(lpar=[], rpar=[])
     code = " ".join(file.code(node).split()).replace("( ", "(").replace(" )", ")")
     return code if len(code) <= width else code[: width - 3] + "..."
-
-
-# --- generic libcst helpers -------------------------------------------------------
-
-
-def expression_at(file: PyFile, span: Span) -> cst.CSTNode | None:
-    """The outermost expression exactly at a finding's span (1-based columns, end exclusive)."""
-    best: cst.CSTNode | None = None
-    for node, rng in file.positions.items():
-        if (
-            isinstance(node, cst.BaseExpression)
-            and rng.start.line == span.line
-            and rng.start.column + 1 == span.column
-            and rng.end.line == span.end_line
-            and rng.end.column + 1 == span.end_column
-            and (best is None or contains(node, best))
-        ):
-            best = node
-    return best
-
-
-def contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-    """Is `inner` (by identity) `outer` or inside it?"""
-    found = False
-
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            nonlocal found
-            found = found or node is inner
-            return not found
-
-    outer.visit(_Find())
-    return found
-
-
-def enclosing_function(module: cst.Module, target: cst.CSTNode) -> cst.FunctionDef | None:
-    """The innermost function whose body holds `target`."""
-    stack: list[cst.FunctionDef] = []
-    result: list[cst.FunctionDef | None] = []
-
-    class _Walk(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if result:
-                return False
-            if node is target:
-                result.append(stack[-1] if stack else None)
-                return False
-            if isinstance(node, cst.FunctionDef):
-                stack.append(node)
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            if isinstance(original_node, cst.FunctionDef) and stack and stack[-1] is original_node:
-                stack.pop()
-
-    module.visit(_Walk())
-    return result[0] if result else None
 
 
 FIXER = fix_pagination_fastapi

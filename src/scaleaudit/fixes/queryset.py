@@ -37,7 +37,7 @@ from scaleaudit.fixes.pysource import (
     with_arguments,
 )
 from scaleaudit.fixes.writer import line_edits
-from scaleaudit.model import Finding, Span
+from scaleaudit.model import Finding
 from scaleaudit.project.models import ModelInfo, Registry
 from scaleaudit.python.imports import dotted
 from scaleaudit.python.orm import DJANGO_MANAGERS, SA_EXECUTORS, SA_SELECTS
@@ -169,42 +169,6 @@ def need_for(registry: Registry, model: ModelInfo, attr: str, nxt: str | None) -
 
 
 # --- finding the query ----------------------------------------------------------------
-
-
-def expression_at(file: PyFile, span: Span) -> cst.BaseExpression | None:
-    """The outermost expression that spans exactly `span` (1-based columns, end exclusive)."""
-    best: cst.BaseExpression | None = None
-    for node, rng in file.positions.items():
-        if (
-            isinstance(node, cst.BaseExpression)
-            and (rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
-            == (span.line, span.column, span.end_line, span.end_column)
-            and (best is None or _contains(node, best))
-        ):
-            best = node
-    return best
-
-
-def _contains(outer: cst.CSTNode, inner: cst.CSTNode) -> bool:
-    return any(child is inner or _contains(child, inner) for child in outer.children)
-
-
-def enclosing(file: PyFile, node: cst.CSTNode, kind: type[cst.CSTNode]) -> cst.CSTNode | None:
-    """The innermost `kind` node (FunctionDef, ClassDef) whose range holds `node`."""
-    target = file.positions[node]
-    found: cst.CSTNode | None = None
-    size = None
-    for other, rng in file.positions.items():
-        if not isinstance(other, kind):
-            continue
-        if (rng.start.line, rng.start.column) <= (target.start.line, target.start.column) and (
-            rng.end.line,
-            rng.end.column,
-        ) >= (target.end.line, target.end.column):
-            span = (rng.end.line - rng.start.line, rng.end.column)
-            if size is None or span < size:
-                found, size = other, span
-    return found
 
 
 def locate(file: PyFile, expr: cst.BaseExpression, function: cst.FunctionDef | None, depth: int = 0) -> Chain | str:
