@@ -45,7 +45,18 @@ import libcst as cst
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
 from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
 from scaleaudit.fixes.pyliterals import LINE_LENGTH
-from scaleaudit.fixes.pyscope import contains, enclosing_function, expression_at
+from scaleaudit.fixes.pyscope import (
+    assignments,
+    contains,
+    enclosing_function,
+    expression_at,
+    local_names,
+    names_in,
+    param_names,
+    root_name,
+    sole_assignment,
+    walk,
+)
 from scaleaudit.fixes.pysignature import comments_in_place, with_params
 from scaleaudit.fixes.pysource import (
     PyFile,
@@ -95,7 +106,7 @@ def _proposal(ctx: FixContext, finding: Finding) -> Proposal | Skipped:
         return _skip(finding, "the reported expression was not found again: page the query by hand")
     if not _is_fastapi_route(file, function):
         return _skip(finding, _elsewhere(file, finding, node, function))
-    taken = sorted(_param_names(function.params) & PAGING_NAMES)
+    taken = sorted(param_names(function.params) & PAGING_NAMES)
     if taken:
         return _skip(
             finding,
@@ -112,7 +123,7 @@ def _proposal(ctx: FixContext, finding: Finding) -> Proposal | Skipped:
     target = _paging_target(file, function, node)
     if isinstance(target, str):
         return _skip(finding, target)
-    clash = _local_names(function) & {"limit", "offset"}
+    clash = local_names(function) & {"limit", "offset"}
     if clash:
         return _skip(finding, f"`{function.name.value}` binds `{'`, `'.join(sorted(clash))}` itself: page it by hand")
     every_row = _needs_every_row(file, function, node)
@@ -135,7 +146,7 @@ def _needs_every_row(file: PyFile, function: cst.FunctionDef, node: cst.CSTNode)
     """Why the handler needs every row, not a page ("" when it only sends them)."""
     rows = _row_names(function, node)
     containers = _containers(function)  # `seen.add(x)` is no write
-    for found in _walk(function.body):
+    for found in walk(function.body):
         why = _writes(file, found, rows, containers) or _over_all(found, node, rows)
         if why:
             return why
@@ -146,11 +157,11 @@ def _writes(file: PyFile, found: cst.CSTNode, rows: set[str], containers: set[st
     if isinstance(found, cst.Call):
         func = found.func
         receiver = func.value if isinstance(func, cst.Attribute) and func.attr.value in _WRITES else None
-        if (receiver is not None and _root_name(receiver) not in containers) or file.imports.resolve(func) in _DML:
+        if (receiver is not None and root_name(receiver) not in containers) or file.imports.resolve(func) in _DML:
             return f"the handler also writes (`{_short(file, found, 40)}`): paging would change what it writes"
     targets = [a.target for a in found.targets] if isinstance(found, cst.Assign) else []
     targets += [found.target] if isinstance(found, cst.AugAssign) else []
-    if any(isinstance(t, cst.Attribute) and _root_name(t) in rows for t in targets):
+    if any(isinstance(t, cst.Attribute) and root_name(t) in rows for t in targets):
         return "the handler changes the rows it reads: paging would change only the first page of them"
     return ""
 
@@ -166,43 +177,25 @@ def _over_all(found: cst.CSTNode, node: cst.CSTNode, rows: set[str]) -> str:
 def _containers(function: cst.FunctionDef) -> set[str]:
     """Local names bound to a set, list or dict built here."""
     out: set[str] = set()
-    for found in _walk(function.body):
+    for found in walk(function.body):
         if isinstance(found, cst.Assign):
             value = found.value
             built = isinstance(value, (cst.Set, cst.List, cst.Dict, cst.SetComp, cst.ListComp, cst.DictComp)) or (
                 isinstance(value, cst.Call) and dotted(value.func) in ("set", "list", "dict")
             )
             if built:
-                out |= {n for t in found.targets for n in _names_in(t.target)}
+                out |= {n for t in found.targets for n in names_in(t.target)}
     return out
-
-
-def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
-    out: list[cst.CSTNode] = []
-
-    class _All(cst.CSTVisitor):
-        def on_visit(self, visited: cst.CSTNode) -> bool:
-            out.append(visited)
-            return True
-
-    node.visit(_All())
-    return out
-
-
-def _root_name(node: cst.BaseExpression) -> str:
-    while isinstance(node, (cst.Attribute, cst.Subscript)):
-        node = node.value
-    return node.value if isinstance(node, cst.Name) else ""
 
 
 def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
-    return any(isinstance(n, cst.Name) and n.value in names for n in _walk(node))
+    return any(isinstance(n, cst.Name) and n.value in names for n in walk(node))
 
 
 def _row_names(function: cst.FunctionDef, node: cst.CSTNode) -> set[str]:
     """Local names holding the fetched rows or what is derived from them (loop variables too)."""
     names = {node.value} if isinstance(node, cst.Name) else set()
-    statements = [n for n in _walk(function.body) if isinstance(n, (cst.Assign, cst.For, cst.CompFor))]
+    statements = [n for n in walk(function.body) if isinstance(n, (cst.Assign, cst.For, cst.CompFor))]
     grown = True
     while grown:
         grown = False
@@ -210,7 +203,7 @@ def _row_names(function: cst.FunctionDef, node: cst.CSTNode) -> set[str]:
             value = stmt.value if isinstance(stmt, cst.Assign) else stmt.iter
             targets = [t.target for t in stmt.targets] if isinstance(stmt, cst.Assign) else [stmt.target]
             if contains(value, node) or _mentions(value, names):
-                new = {n for t in targets for n in _names_in(t)} - names
+                new = {n for t in targets for n in names_in(t)} - names
                 names |= new
                 grown = grown or bool(new)
     return names
@@ -304,7 +297,7 @@ def _executed_chain(
     node = _unwrap_list(node)
     links, base = method_chain(node)
     if isinstance(base, cst.Name) and not links_have_executor(links) and depth < 3:
-        value = _single_assignment(function, base.value)
+        value = sole_assignment(function, base.value)
         if value is None:
             return f"`{base.value}` is bound more than once or not by a plain assignment: page its query by hand"
         inner = _executed_chain(function, value, depth + 1)
@@ -321,7 +314,7 @@ def links_have_executor(links: Sequence[tuple[str, cst.Call]]) -> bool:
 def _page_statement(file: PyFile, function: cst.FunctionDef, statement: cst.BaseExpression) -> _Target | str:
     chains: list[list[tuple[str, cst.Call]]] = []
     if isinstance(statement, cst.Name):
-        values = _assignments(function, statement.value)
+        values = assignments(function, statement.value)
         if values is None or not values:
             return f"`{statement.value}` is not a local bound only by assignments: add `.limit(...)` to its select"
         for value in values:
@@ -373,110 +366,6 @@ def _unwrap_list(node: cst.BaseExpression) -> cst.BaseExpression:
     if isinstance(node, cst.Call) and dotted(node.func) == "list" and len(node.args) == 1:
         return node.args[0].value
     return node
-
-
-# --- local bindings -------------------------------------------------------------
-
-
-class _Bindings(cst.CSTVisitor):
-    """Assignments in one function body (nested functions and classes are other scopes)."""
-
-    def __init__(self, root: cst.FunctionDef) -> None:
-        super().__init__()
-        self.root = root
-        self.plain: dict[str, list[cst.BaseExpression]] = {}
-        self.other: set[str] = set()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        if node is not self.root:
-            self.other.add(node.name.value)
-            return False
-        return True
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.other.add(node.name.value)
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_Param(self, node: cst.Param) -> bool:
-        self.other.add(node.name.value)
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            self.plain.setdefault(node.targets[0].target.value, []).append(node.value)
-        else:
-            for target in node.targets:
-                self.other |= _names_in(target.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if isinstance(node.target, cst.Name) and node.value is not None:
-            self.plain.setdefault(node.target.value, []).append(node.value)
-        else:
-            self.other |= _names_in(node.target)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.other |= _names_in(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        self.other |= _names_in(node.target)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.other |= _names_in(node.target)
-
-    def visit_AsName(self, node: cst.AsName) -> None:
-        self.other |= _names_in(node.name)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self.other |= _names_in(node.target)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        self.other |= {n.name.value for n in node.names}
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.other |= {n.name.value for n in node.names}
-
-
-def _names_in(node: cst.CSTNode) -> set[str]:
-    if isinstance(node, cst.Name):
-        return {node.value}
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return {n for e in node.elements for n in _names_in(e.value)}
-    if isinstance(node, cst.StarredElement):
-        return _names_in(node.value)
-    return set()
-
-
-def _bindings(function: cst.FunctionDef) -> _Bindings:
-    found = _Bindings(function)
-    function.visit(found)
-    return found
-
-
-def _assignments(function: cst.FunctionDef, name: str) -> list[cst.BaseExpression] | None:
-    """Every value `name` is assigned in the function, or None if any other statement binds it."""
-    found = _bindings(function)
-    return None if name in found.other else found.plain.get(name, [])
-
-
-def _single_assignment(function: cst.FunctionDef, name: str) -> cst.BaseExpression | None:
-    values = _assignments(function, name)
-    return values[0] if values is not None and len(values) == 1 else None
-
-
-def _local_names(function: cst.FunctionDef) -> set[str]:
-    found = _bindings(function)
-    return (set(found.plain) | found.other) - _param_names(function.params)
-
-
-def _param_names(params: cst.Parameters) -> set[str]:
-    out = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
-    for extra in (params.star_arg, params.star_kwarg):
-        if isinstance(extra, cst.Param):
-            out.add(extra.name.value)
-    return out
 
 
 # --- FastAPI --------------------------------------------------------------------
@@ -593,7 +482,7 @@ def _import(module: cst.Module, source: str, name: str) -> cst.Module:
 def _elsewhere(file: PyFile, finding: Finding, node: cst.CSTNode, function: cst.FunctionDef) -> str:
     """The edit to make by hand outside FastAPI (the reason of the Skipped)."""
     code = _short(file, node)
-    value = _single_assignment(function, node.value) if isinstance(node, cst.Name) else None
+    value = sole_assignment(function, node.value) if isinstance(node, cst.Name) else None
     query = _short(file, value) if value is not None else code  # what the variable was fetched with
     what = finding.anchor
     frameworks = {q.split(".")[0] for q in file.imports.bindings.values()}

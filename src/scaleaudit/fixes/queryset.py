@@ -29,6 +29,7 @@ from posixpath import dirname
 import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
+from scaleaudit.fixes.pyscope import names_in, param_names
 from scaleaudit.fixes.pysource import (
     PyFile,
     add_to_from_import,
@@ -265,15 +266,6 @@ class _Bindings(cst.CSTVisitor):
     def _bind(self, node: cst.CSTNode, value: cst.BaseExpression | None = None) -> None:
         self.found.append((node, value, self.depth > 0))
 
-    def _names(self, target: cst.BaseExpression) -> set[str]:
-        if isinstance(target, cst.Name):
-            return {target.value}
-        if isinstance(target, (cst.Tuple, cst.List)):
-            return {n for e in target.elements for n in self._names(e.value)}
-        if isinstance(target, cst.StarredElement):
-            return self._names(target.value)
-        return set()
-
     def _nested(self, node: cst.FunctionDef | cst.ClassDef) -> bool:
         if node.name.value == self.name:
             self._bind(node)
@@ -299,7 +291,7 @@ class _Bindings(cst.CSTVisitor):
     leave_If = leave_While = leave_Try = leave_TryStar = leave_Match = _leave  # type: ignore[assignment]
 
     def visit_For(self, node: cst.For) -> None:
-        if self.name in self._names(node.target):
+        if self.name in names_in(node.target):
             self._bind(node)
         self.depth += 1
 
@@ -310,7 +302,7 @@ class _Bindings(cst.CSTVisitor):
         for target in node.targets:
             if isinstance(target.target, cst.Name) and target.target.value == self.name:
                 self._bind(node, node.value if len(node.targets) == 1 else None)
-            elif self.name in self._names(target.target):
+            elif self.name in names_in(target.target):
                 self._bind(node)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -326,7 +318,7 @@ class _Bindings(cst.CSTVisitor):
             self._bind(node)
 
     def visit_AsName(self, node: cst.AsName) -> None:
-        if self.name in self._names(node.name) if isinstance(node.name, cst.BaseExpression) else False:
+        if self.name in names_in(node.name) if isinstance(node.name, cst.BaseExpression) else False:
             self._bind(node)
 
     def visit_Global(self, node: cst.Global) -> None:
@@ -336,7 +328,7 @@ class _Bindings(cst.CSTVisitor):
     visit_Nonlocal = visit_Global  # type: ignore[assignment]
 
     def visit_Del(self, node: cst.Del) -> None:
-        if self.name in self._names(node.target):
+        if self.name in names_in(node.target):
             self._bind(node)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
@@ -350,14 +342,15 @@ def single_assignment(
     file: PyFile, function: cst.FunctionDef | None, name: cst.Name
 ) -> tuple[cst.BaseExpression, tuple[str, ...]] | str:
     """The value of the one plain assignment to `name` in `function` before `name` is used, and
-    the methods of the refinements after it (`qs = qs.filter(...)` only narrows the same query)."""
+    the methods of the refinements after it (`qs = qs.filter(...)` only narrows the same query).
+
+    Not pyscope.sole_assignment, deliberately: the N+1 fix reads the query as it stands where
+    it is used (later assignments do not count, refinements do, one in a branch or loop makes
+    the query path-dependent), while SA301 needs the name to have no other binding at all."""
     where = f"`{function.name.value}()`" if function is not None else "this scope"
     if function is None:
         return f"`{name.value}` is not assigned in a function"
-    params = function.params
-    every = [*params.posonly_params, *params.params, *params.kwonly_params]
-    every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
-    if any(p.name.value == name.value for p in every):
+    if name.value in param_names(function.params):
         return f"the queryset comes from `{name.value}`, a parameter of {where}: it is built by the caller"
     visitor = _Bindings(name.value)
     body = function.body
