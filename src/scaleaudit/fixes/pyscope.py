@@ -157,26 +157,18 @@ class _Bindings(cst.CSTVisitor):
         else:
             self.other |= names_in(node.target)
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+    def _target(self, node: cst.AugAssign | cst.For | cst.CompFor | cst.NamedExpr) -> None:
         self.other |= names_in(node.target)
 
-    def visit_For(self, node: cst.For) -> None:
-        self.other |= names_in(node.target)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.other |= names_in(node.target)
+    visit_AugAssign = visit_For = visit_CompFor = visit_NamedExpr = _target
 
     def visit_AsName(self, node: cst.AsName) -> None:
         self.other |= names_in(node.name)
 
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self.other |= names_in(node.target)
-
-    def visit_Global(self, node: cst.Global) -> None:
+    def _declared(self, node: cst.Global | cst.Nonlocal) -> None:
         self.other |= {n.name.value for n in node.names}
 
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        self.other |= {n.name.value for n in node.names}
+    visit_Global = visit_Nonlocal = _declared
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
