@@ -70,8 +70,7 @@ from scaleaudit.fixes.pysource import (
 from scaleaudit.fixes.writer import line_edits
 from scaleaudit.model import Finding
 from scaleaudit.python.imports import dotted
-from scaleaudit.python.orm import SA_EXECUTORS, SA_SELECTS
-from scaleaudit.python.orm import _links as chain_links  # the scan's own reading of a method chain
+from scaleaudit.python.orm import SA_EXECUTORS, SA_SELECTS, chain_links
 
 PRIORITY = 70  # see scaleaudit.fixes.api; edits only handler signatures and statements
 
@@ -295,8 +294,8 @@ def _executed_chain(
     if not isinstance(node, cst.BaseExpression):
         return "the reported node is not an expression"
     node = _unwrap_list(node)
-    links, base = method_chain(node)
-    if isinstance(base, cst.Name) and not links_have_executor(links) and depth < 3:
+    links, base = _method_chain(node)
+    if isinstance(base, cst.Name) and not _links_have_executor(links) and depth < 3:
         value = sole_assignment(function, base.value)
         if value is None:
             return f"`{base.value}` is bound more than once or not by a plain assignment: page its query by hand"
@@ -307,7 +306,7 @@ def _executed_chain(
     return links, base
 
 
-def links_have_executor(links: Sequence[tuple[str, cst.Call]]) -> bool:
+def _links_have_executor(links: Sequence[tuple[str, cst.Call]]) -> bool:
     return any((name in SA_EXECUTORS or name == "query") and call.args for name, call in links)
 
 
@@ -318,12 +317,12 @@ def _page_statement(file: PyFile, function: cst.FunctionDef, statement: cst.Base
         if values is None or not values:
             return f"`{statement.value}` is not a local bound only by assignments: add `.limit(...)` to its select"
         for value in values:
-            links, base = method_chain(value)
+            links, base = _method_chain(value)
             if not (_is_select(file, base) or (isinstance(base, cst.Name) and base.value == statement.value)):
                 return f"`{statement.value}` is not always a `select(...)`: add `.limit(...)` to it by hand"
             chains.append(links)
     else:
-        links, base = method_chain(statement)
+        links, base = _method_chain(statement)
         if not _is_select(file, base):
             return "the executed statement is not a `select(...)` chain: add `.limit(...)` to it by hand"
         chains.append(links)
@@ -356,7 +355,7 @@ def _is_select(file: PyFile, base: cst.BaseExpression) -> bool:
     return isinstance(base, cst.Call) and (file.imports.resolve(base.func) or "") in SA_SELECTS
 
 
-def method_chain(node: cst.BaseExpression) -> tuple[list[tuple[str, cst.Call]], cst.BaseExpression]:
+def _method_chain(node: cst.BaseExpression) -> tuple[list[tuple[str, cst.Call]], cst.BaseExpression]:
     """`a.b(x).c(y)` -> ([("b", call), ("c", call)], a); awaits and subscripts are looked through."""
     links, base, _ = chain_links(node)
     return links, base
@@ -516,7 +515,7 @@ def _elsewhere(file: PyFile, finding: Finding, node: cst.CSTNode, function: cst.
 def _flask(file: PyFile, fetched: cst.CSTNode, query: str) -> str:
     """Flask-SQLAlchemy pages a legacy `Model.query` with `.paginate()`, a select with `db.paginate()`."""
     sizes = f"per_page={DEFAULT_LIMIT}, max_per_page={MAX_LIMIT}"
-    links, _ = method_chain(fetched) if isinstance(fetched, cst.BaseExpression) else ([], fetched)
+    links, _ = _method_chain(fetched) if isinstance(fetched, cst.BaseExpression) else ([], fetched)
     executed = next((call for name, call in links if name in SA_EXECUTORS and call.args), None)
     if executed is not None:
         edit = f"db.paginate({_short(file, executed.args[0].value)}, {sizes})"

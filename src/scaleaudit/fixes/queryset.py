@@ -237,7 +237,10 @@ def _unwrap(expr: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def _unchain(node: cst.BaseExpression) -> tuple[list[Link], cst.BaseExpression]:
-    """`a.b(x)[:5].c(y)` -> ([b(x), [:5], c(y)], a)."""
+    """`a.b(x)[:5].c(y)` -> ([b(x), [:5], c(y)], a).
+
+    Not orm.chain_links, which looks through subscripts: here a slice is a link of its own,
+    because `.select_related()` must go before it."""
     links: list[Link] = []
     while True:
         if isinstance(node, cst.Await):

@@ -150,6 +150,9 @@ def _links(node: cst.BaseExpression) -> tuple[list[tuple[str, cst.Call]], cst.Ba
     return links, node, sliced
 
 
+chain_links = _links  # the public name: the fixers read a method chain the way the scan does
+
+
 def _apply_django(query: Query, links: list[tuple[str, cst.Call]], sliced: bool) -> Query:
     sr, pf, only, defer = list(query.select_related), list(query.prefetch), list(query.only), list(query.defer)
     rows, single, aggregate = query.rows, query.single, query.aggregate
