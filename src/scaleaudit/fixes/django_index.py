@@ -55,7 +55,7 @@ import libcst as cst
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped
 from scaleaudit.fixes.indexes import UNSAFE_REASON, IndexTarget, bundle, class_of, created_file, targets
 from scaleaudit.fixes.pyliterals import with_element, wrapped_if_long
-from scaleaudit.fixes.pysource import PyFile, add_to_from_import, import_statement, insert_import, load, replace_node
+from scaleaudit.fixes.pysource import PyFile, add_import, load, replace_node
 from scaleaudit.fixes.writer import TextEdit, line_edits
 from scaleaudit.project.models import ModelInfo
 
@@ -181,7 +181,8 @@ def _model_edit(ctx: FixContext, group: list[IndexTarget], taken: set[str]) -> M
         return [t.skip(new_cls) for t in group]
     module = replace_node(file.module, cls, new_cls)
     if callee == "Index" and "Index" not in file.imports.bindings:
-        module = _import_index(module, file)
+        first_class = next((i for i, s in enumerate(module.body) if isinstance(s, cst.ClassDef)), len(module.body))
+        module = add_import(module, "django.db.models", "Index", first_class)
     description = f"Meta.indexes of {model.name}"
     group_id = f"SA40x:{file.source.rel}:{model.name}"
     edits = line_edits(file.source, module.code, rule=group[0].finding.rule, description=description, group=group_id)
@@ -222,14 +223,6 @@ def _index_callee(file: PyFile) -> str | None:
     if bindings.get("django") == "django":
         return "django.db.models.Index"  # `import django.db.models`
     return "Index" if file.top_level_bindings("Index") == 0 and "Index" not in bindings else None
-
-
-def _import_index(module: cst.Module, file: PyFile) -> cst.Module:
-    extended = add_to_from_import(module, "django.db.models", "Index", "")
-    if extended is not None:
-        return extended
-    first_class = next((i for i, s in enumerate(module.body) if isinstance(s, cst.ClassDef)), len(module.body))
-    return insert_import(module, import_statement("django.db.models", "Index"), first_class, "django.db.models")
 
 
 def _with_indexes(file: PyFile, cls: cst.ClassDef, codes: Sequence[str]) -> cst.ClassDef | str:

@@ -42,9 +42,7 @@ from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
 from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
 from scaleaudit.fixes.pysource import (
     PyFile,
-    add_to_from_import,
-    import_statement,
-    insert_import,
+    add_import,
     is_docstring,
     is_import_line,
     load,
@@ -321,9 +319,9 @@ def _add_definitions(file: PyFile, module: cst.Module, choice: _Choice, local: s
         body.insert(_after_imports(body), stmt)
         module = module.with_changes(body=body)
         if "LimitOffsetPagination" not in file.imports.bindings:
-            module = _import(module, DRF_PAGINATION, "LimitOffsetPagination")
+            module = add_import(module, DRF_PAGINATION, "LimitOffsetPagination", _after_imports(module.body))
     elif choice.module and local == choice.name and choice.name not in file.imports.bindings:
-        module = _import(module, choice.module, choice.name)
+        module = add_import(module, choice.module, choice.name, _after_imports(module.body))
     return module
 
 
@@ -335,13 +333,6 @@ def _with_pagination(view: cst.ClassDef, local: str) -> cst.ClassDef:
     line = cst.parse_statement(f"pagination_class = {local}\n")
     body.insert(index, line)
     return view.with_changes(body=view.body.with_changes(body=body))
-
-
-def _import(module: cst.Module, source: str, name: str) -> cst.Module:
-    merged = add_to_from_import(module, source, name, "")
-    if merged is not None:
-        return merged
-    return insert_import(module, import_statement(source, name), _after_imports(module.body), source)
 
 
 def _after_imports(body: Sequence[cst.BaseStatement]) -> int:

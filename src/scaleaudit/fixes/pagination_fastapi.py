@@ -60,9 +60,7 @@ from scaleaudit.fixes.pyscope import (
 from scaleaudit.fixes.pysignature import comments_in_place, with_params
 from scaleaudit.fixes.pysource import (
     PyFile,
-    add_to_from_import,
-    import_statement,
-    insert_import,
+    add_import,
     is_import_line,
     load,
     replace_node,
@@ -250,7 +248,8 @@ def _rewrite(file: PyFile, finding: Finding, function: cst.FunctionDef, target: 
         return _skip(finding, "the signature's comments would move: add the limit/offset parameters by hand")
     module = replace_node(file.module, function, new_function)
     if query == "Query" and "Query" not in file.imports.bindings:
-        module = _import(module, "fastapi", "Query")
+        first_code = next((i for i, s in enumerate(module.body) if not is_import_line(s)), len(module.body))
+        module = add_import(module, "fastapi", "Query", first_code)
     description = (
         f"page `{function.name.value}` with `limit` (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) and `offset` "
         "query parameters; clients that read the whole list now get the first page"
@@ -468,14 +467,6 @@ def _paging_params(query: str, annotated: str | None) -> list[cst.Param]:
         )
         for name, annotation, default in codes
     ]
-
-
-def _import(module: cst.Module, source: str, name: str) -> cst.Module:
-    merged = add_to_from_import(module, source, name, "")
-    if merged is not None:
-        return merged
-    first_code = next((i for i, s in enumerate(module.body) if not is_import_line(s)), len(module.body))
-    return insert_import(module, import_statement(source, name), first_code, source)
 
 
 def _elsewhere(file: PyFile, finding: Finding, node: cst.CSTNode, function: cst.FunctionDef) -> str:

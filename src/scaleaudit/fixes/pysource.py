@@ -361,6 +361,18 @@ def add_to_from_import(module: cst.Module, source_module: str, name: str, asname
     return None
 
 
+def add_import(module: cst.Module, source_module: str, name: str, before: int) -> cst.Module:
+    """`from source_module import name`: joined to an existing `from source_module import ...`,
+    else a new line where isort would put it, above statement `before` (see insert_import).
+
+    Each fixer passes its own `before` (the first class, the first compound statement, the
+    first code line): the first place its new code may need the name."""
+    merged = add_to_from_import(module, source_module, name, "")
+    if merged is not None:
+        return merged
+    return insert_import(module, import_statement(source_module, name), before, source_module)
+
+
 def with_keywords(call: cst.Call, pairs: Sequence[tuple[str, str]]) -> cst.Call:
     """`call` with keyword arguments appended, in the layout the call already uses.
 

@@ -32,9 +32,7 @@ from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
 from scaleaudit.fixes.pyscope import names_in, param_names
 from scaleaudit.fixes.pysource import (
     PyFile,
-    add_to_from_import,
-    import_statement,
-    insert_import,
+    add_import,
     with_arguments,
 )
 from scaleaudit.fixes.writer import line_edits
@@ -575,14 +573,11 @@ def _loader_name(file: PyFile) -> str | None:
 
 
 def _with_import(module: cst.Module) -> cst.Module:
-    """`from sqlalchemy.orm import selectinload`, joined to an existing `from sqlalchemy.orm import`."""
-    extended = add_to_from_import(module, "sqlalchemy.orm", "selectinload", "")
-    if extended is not None:
-        return extended
+    """`from sqlalchemy.orm import selectinload`, above the first compound statement (def, class, if...)."""
     before = next(
         (i for i, stmt in enumerate(module.body) if not isinstance(stmt, cst.SimpleStatementLine)), len(module.body)
     )
-    return insert_import(module, import_statement("sqlalchemy.orm", "selectinload"), before, "sqlalchemy.orm")
+    return add_import(module, "sqlalchemy.orm", "selectinload", before)
 
 
 class _Replace(cst.CSTTransformer):
