@@ -44,7 +44,6 @@ import libcst as cst
 
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
 from scaleaudit.fixes.paging import DEFAULT_LIMIT, MAX_LIMIT
-from scaleaudit.fixes.pyliterals import LINE_LENGTH
 from scaleaudit.fixes.pyscope import (
     assignments,
     contains,
@@ -243,7 +242,7 @@ def _rewrite(file: PyFile, finding: Finding, function: cst.FunctionDef, target: 
     assert isinstance(body_changed, cst.FunctionDef)
     column = file.positions[function].start.column
     indent = file.module.default_indent
-    new_function = with_params(body_changed, params, indent=indent, line_length=LINE_LENGTH, column=column)
+    new_function = with_params(body_changed, params, indent=indent, column=column)
     if not comments_in_place(function, new_function):  # a layout with_params does not know
         return _skip(finding, "the signature's comments would move: add the limit/offset parameters by hand")
     module = replace_node(file.module, function, new_function)

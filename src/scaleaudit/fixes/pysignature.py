@@ -19,11 +19,11 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from scaleaudit.fixes.pyliterals import bare_break, with_comment
+from scaleaudit.fixes.pyliterals import LINE_LENGTH, bare_break, with_comment
 
 
 def with_params(
-    function: cst.FunctionDef, new: Sequence[cst.Param], *, indent: str, line_length: int, column: int = 0
+    function: cst.FunctionDef, new: Sequence[cst.Param], *, indent: str, line_length: int = LINE_LENGTH, column: int = 0
 ) -> cst.FunctionDef:
     """`function` with parameters appended after its last positional-or-keyword one
     (keyword-only ones after `*`/`*args`), in the layout the signature uses.
