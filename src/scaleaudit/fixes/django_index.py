@@ -196,7 +196,11 @@ _STRING_START = re.compile(r"""[=(\[,]\s*(['"])(?!\1\1)""")  # a string argument
 def _house_style(text: str) -> tuple[str, bool]:
     """(quote, fields as a tuple) as the module's own indexes are written — NetBox writes
     `fields=('name', 'id')` — else the quote its strings mostly use; a reviewer should
-    not have to restyle the line the fix adds."""
+    not have to restyle the line the fix adds.
+
+    Not queryset.quote_of, which counts every string literal: here only string arguments
+    vote, so a models file with double-quoted docstrings and single-quoted arguments keeps
+    writing single quotes."""
     existing = _EXISTING_INDEX.findall(text)
     if existing:
         bracket, quote = existing[-1]
