@@ -3,6 +3,10 @@ imports, add keywords without disturbing the layout.
 
 Positions are computed here (PositionProvider) only for files a fixer is
 about to rewrite — the scan itself never pays for them.
+
+Its siblings hold the other rule-independent helpers: pyscope (where a node
+sits, what a function binds), pysignature (adding parameters to a def),
+pyliterals (appending to list/tuple literals in their layout).
 """
 
 from __future__ import annotations
