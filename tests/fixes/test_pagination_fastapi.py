@@ -424,3 +424,31 @@ def test_the_fixed_app_pages_and_caps_its_list(tmp_path: Path) -> None:
         assert client.get("/items?offset=-1").status_code == 422
         """
     run_python(tmp_path / "after", CLIENT + textwrap.dedent(checks))
+
+
+def test_query_is_imported_below_the_module_docstring(tmp_path: Path) -> None:
+    """A module that opens with its docstring and writes `import fastapi`: the new import must
+    not go above the docstring, or the module loses its `__doc__`."""
+    routes = '''
+        """Item routes."""
+        import fastapi
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        from app.db import get_session
+        from app.models import Item
+
+        router = fastapi.APIRouter()
+
+
+        @router.get("/items")
+        def items(session: Session = fastapi.Depends(get_session)):
+            return session.scalars(select(Item).order_by(Item.id)).all()
+        '''
+    result = fix_tree(tmp_path, {**BASE, "app/routes.py": routes}, **FIX)
+    assert [a.rule for a in result.applied] == ["SA301"]
+    text = (tmp_path / "app/routes.py").read_text()
+    assert text.startswith('"""Item routes."""\n'), text
+    assert "from fastapi import Query\n" in text
+    run_python(tmp_path, "import app.routes; assert app.routes.__doc__ == 'Item routes.'")
+    assert_idempotent(tmp_path, **FIX)

@@ -60,6 +60,7 @@ from scaleaudit.fixes.pysignature import comments_in_place, with_params
 from scaleaudit.fixes.pysource import (
     PyFile,
     add_import,
+    is_docstring,
     is_import_line,
     load,
     replace_node,
@@ -247,7 +248,8 @@ def _rewrite(file: PyFile, finding: Finding, function: cst.FunctionDef, target: 
         return _skip(finding, "the signature's comments would move: add the limit/offset parameters by hand")
     module = replace_node(file.module, function, new_function)
     if query == "Query" and "Query" not in file.imports.bindings:
-        first_code = next((i for i, s in enumerate(module.body) if not is_import_line(s)), len(module.body))
+        body = module.body
+        first_code = next((i for i, s in enumerate(body) if not (is_import_line(s) or is_docstring(s))), len(body))
         module = add_import(module, "fastapi", "Query", first_code)
     description = (
         f"page `{function.name.value}` with `limit` (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) and `offset` "

@@ -190,7 +190,8 @@ def insert_import(module: cst.Module, statement: cst.SimpleStatementLine, before
     elif same:
         body.insert(same[-1] + 1, statement)
     else:
-        index = imports[-1] + 1 if imports else (1 if body and is_docstring(body[0]) and before > 0 else 0)
+        # a docstring never uses the name: the import goes below it even when `before` is 0
+        index = imports[-1] + 1 if imports else (1 if body and is_docstring(body[0]) else 0)
         blank = [cst.EmptyLine()] if index > 0 else []
         body.insert(index, statement.with_changes(leading_lines=blank))
         if index == 0 and len(body) > 1 and not getattr(body[1], "leading_lines", None):
