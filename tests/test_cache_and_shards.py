@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES
+
 from scaleaudit import api
 from scaleaudit.render import json as json_render
 

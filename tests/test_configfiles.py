@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import scan_tree, write_tree
+
 from scaleaudit.configfiles.prisma_schema import parse_schema
 from scaleaudit.configfiles.processes import process_model
 
@@ -110,8 +111,8 @@ def test_sa411_on_real_schema(tmp_path: Path) -> None:
     write_tree(tmp_path, {"prisma/schema.prisma": REAL_SCHEMA})
     found = {(f.line, f.anchor) for f in scan_tree(tmp_path, select=("SA411",)).findings}
     lines = REAL_SCHEMA.splitlines()
-    account_line = next(i for i, l in enumerate(lines, 1) if "user              User" in l)
-    tag_line = next(i for i, l in enumerate(lines, 1) if "tag    Tag" in l)
+    account_line = next(i for i, text in enumerate(lines, 1) if "user              User" in text)
+    tag_line = next(i for i, text in enumerate(lines, 1) if "tag    Tag" in text)
     assert found == {(account_line, "Account.userId"), (tag_line, "PostTag.tagId")}
 
 

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import write_tree
+
 from scaleaudit.config import DEFAULT_EXCLUDE
 from scaleaudit.discovery import classify, discover
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import REPO
+
 from scaleaudit.docs import rules_page
 from scaleaudit.python.rules import ALL_RULES
 from scaleaudit.rulebook import load_rulebook

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import FIXTURES, expected_markers, scan_tree, triples
+
 from scaleaudit.model import Confidence
 
 APP = FIXTURES / "django_helpdesk"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import FIXTURES, expected_markers, scan_tree, triples
+
 from scaleaudit.render import json as json_render
 
 APP = FIXTURES / "fastapi_shop"

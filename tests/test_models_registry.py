@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import libcst as cst
-
 from conftest import write_tree
+
 from scaleaudit import api
 from scaleaudit.model import Confidence
 from scaleaudit.project.models import Registry

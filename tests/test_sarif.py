@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import jsonschema
-
 from conftest import FIXTURES, SHARED, need, scan_tree
+
 from scaleaudit.model import Edit, Fix, FixSafety, Span
 from scaleaudit.render import sarif
 

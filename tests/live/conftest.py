@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import need
 
 PG_BIN = Path(os.environ.get("SCALEAUDIT_PG_BIN", "/usr/lib/postgresql/15/bin"))

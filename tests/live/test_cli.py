@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES
+
 from live.conftest import PASSWORD, QUOTED_PASSWORD
 
 pytestmark = pytest.mark.live

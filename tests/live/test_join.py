@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from live.helpers import anchors, by_rule, run
+from live.helpers import anchors, run
 from scaleaudit.model import Fact, Location, Span
 
 pytestmark = pytest.mark.live

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from conftest import FIXTURES, REPO
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from conftest import FIXTURES, REPO
 from scaleaudit.python.positions import LazyPositions
 
 KINDS = (cst.Module, cst.Call, cst.Attribute, cst.Name, cst.ClassDef, cst.FunctionDef, cst.For, cst.While,

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import FIXTURES, need
+
 from scaleaudit import api
 from scaleaudit.fixes.api import run_fix
 from scaleaudit.model import ScanResult

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import write_tree
+
 from scaleaudit import api
 from scaleaudit.fixes.api import run_fix
 from scaleaudit.fixes.typescript_shared_client import exported_as

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import write_tree
+
 from scaleaudit.typescript.imports import is_prisma_client_module
 from scaleaudit.typescript.prisma_output import client_modules
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import scan_tree, write_tree
+
 from scaleaudit.model import Confidence
 
 SCHEMA = """datasource db {
