@@ -46,7 +46,7 @@ from dataclasses import dataclass, replace
 
 from scaleaudit.configfiles.prisma_schema import PrismaField, PrismaModel, list_arg, parse_schema
 from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
-from scaleaudit.fixes.typescript_pagination import WRITES, File, add_members, call_at, descendants
+from scaleaudit.fixes.typescript_pagination import WRITES, File, add_members, call_at, declared_again, descendants
 from scaleaudit.fixes.writer import TextEdit
 from scaleaudit.model import Finding
 from scaleaudit.typescript.parser import FUNCTIONS, Node, ancestors, call_args, object_keys, parse, text, unwrap
@@ -199,6 +199,12 @@ def _site(file: File, models: dict[str, PrismaModel | None], finding: Finding) -
     binding = _binding(lookup)
     if isinstance(binding, str):
         return binding
+    hidden = declared_again(binding.scope, lookup.item, lookup.call)
+    if hidden is not None:
+        return (
+            f"`{lookup.item}` is declared again inside the loop (line {hidden.start_point[0] + 1}): the lookup may "
+            f"read that one, not the row; rename it, then {_batch_hint(lookup, text(binding.iterable))}"
+        )
     rows = _rows(binding)
     if isinstance(rows, str):
         return f"{rows}; {_batch_hint(lookup, text(binding.iterable))}"

@@ -174,6 +174,12 @@ def _site_edits(ctx: FixContext, file: File, site: Site, crowded: bool) -> list[
         return handler.problem
     req = handler.request
     body = fn.child_by_field_name("body")
+    hidden = declared_again(body, req, site.call) if body is not None else None
+    if hidden is not None:
+        return (
+            f"`{req}` is declared again inside the handler (line {hidden.start_point[0] + 1}), so `{req}.query` "
+            f"there is not the request's: rename that one, then {suggestion(req)}"
+        )
     paging = _paging_read(text(body), req)
     if paging:
         return f"the handler already reads `{paging}`: pass this page to findMany as `take`/`skip` by hand"
@@ -354,6 +360,47 @@ def descendants(node: Node) -> Iterator[Node]:
     for child in node.named_children:
         yield child
         yield from descendants(child)
+
+
+# Pattern nodes a declared name sits in (`{ a, b: [c] }`), with the field that binds when there is one
+# (`{ a = req }` binds `a`, and only reads `req`).
+_PATTERNS = {"object_pattern": "", "array_pattern": "", "rest_pattern": "", "pair_pattern": "value",
+             "object_assignment_pattern": "left", "assignment_pattern": "left"}  # fmt: skip
+# What declares a name, and the field holding it ("": any child, JavaScript's bare parameters).
+_DECLARES = {"variable_declarator": "name", "for_in_statement": "left", "catch_clause": "parameter",
+             "required_parameter": "pattern", "optional_parameter": "pattern", "formal_parameters": "",
+             "arrow_function": "parameter", "function_declaration": "name", "class_declaration": "name",
+             "generator_function_declaration": "name"}  # fmt: skip
+_PARAMETERS = frozenset({"required_parameter", "optional_parameter", "formal_parameters", "arrow_function"})
+
+
+def declared_again(scope: Node, name: str, at: Node) -> Node | None:
+    """A declaration of `name` inside `scope` that may hide the outer one where `at` is: any
+    variable, loop or catch variable, function or class of that name, and the parameters of
+    a function around `at` (a callback elsewhere with a parameter of that name hides nothing at `at`)."""
+    for node in descendants(scope):
+        if node.type not in ("identifier", "shorthand_property_identifier_pattern") or text(node) != name:
+            continue
+        child, parent = node, node.parent
+        while parent is not None and parent.type in _PATTERNS and _holds(parent, _PATTERNS[parent.type], child):
+            child, parent = parent, parent.parent
+        if parent is None or parent.type not in _DECLARES or not _holds(parent, _DECLARES[parent.type], child):
+            continue
+        function = parent.parent if parent.type in ("required_parameter", "optional_parameter") else parent
+        function = function.parent if function is not None and function.type == "formal_parameters" else function
+        if parent.type in _PARAMETERS and function is not None and not _within(at, function):
+            continue
+        return node
+    return None
+
+
+def _holds(parent: Node, field: str, child: Node) -> bool:
+    held = parent.child_by_field_name(field) if field else child
+    return held is not None and held.id == child.id
+
+
+def _within(inner: Node, outer: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
 
 
 def _is_sink(node: Node, fn: Node, response: str) -> bool:

@@ -1,0 +1,83 @@
+"""Adversarial review of the Prisma fixers (SA311 paging, SA211/SA212 include): inputs on
+which they once wrote wrong code, each with the text they must produce now (or keep).
+
+Only cases the fixers' own tests did not already pin down live here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixtest import assert_fixed, fix_tree
+from test_typescript_nplusone import SCHEMA, SCHEMA_REL
+
+PAGE = {"unsafe": True, "select": ["SA311"]}
+INCLUDE = {"unsafe": True, "select": ["SA211", "SA212"]}
+CTRL = "src/controllers/post.controller.ts"
+IMPORTS = "import { Request, Response } from 'express';\nimport { prisma } from '../lib/prisma';\n"
+TAKE = "const take = Math.min(Math.max(parseInt(String(req.query.limit), 10) || 50, 1), 200);\n"
+SKIP = "const skip = Math.max(parseInt(String(req.query.offset), 10) || 0, 0);\n"
+
+
+def _left_alone(tmp_path: Path, files: dict[str, str], options: dict[str, object], reason: str) -> None:
+    result = fix_tree(tmp_path, files, **options)
+    assert not result.changes
+    for rel, code in files.items():
+        assert (tmp_path / rel).read_text() == code
+    reasons = [s.reason for s in result.skipped]
+    assert reasons and all(reason in r for r in reasons), reasons
+
+
+# --- SA311 -------------------------------------------------------------------------------
+
+
+def test_paging_skips_a_handler_that_declares_req_again_around_the_call(tmp_path: Path) -> None:
+    # was: `const take = ...String(req.query.limit)...` inside the loop, reading the loop's number
+    code = IMPORTS + (
+        "export const list = async (req: Request, res: Response) => {\n"
+        "  for (const req of [1, 2]) {\n"
+        "    const posts = await prisma.post.findMany({ where: { id: req } });\n"
+        "    res.json(posts);\n"
+        "  }\n"
+        "};\n"
+    )
+    _left_alone(tmp_path, {CTRL: code}, PAGE, "`req` is declared again inside the handler (line 4)")
+
+
+def test_paging_ignores_a_req_parameter_of_a_callback_elsewhere(tmp_path: Path) -> None:
+    # the look-alike: the inner `req` hides nothing where the findMany is
+    body = (
+        "  const urls = ['a'].map((req) => req.length);\n"
+        "  const posts = await prisma.post.findMany({ where: { published: true }, take, skip });\n"
+        "  res.json({ posts, urls });\n"
+        "};\n"
+    )
+    head = IMPORTS + "export const list = async (req: Request, res: Response) => {\n"
+    before = head + body.replace(", take, skip", "")
+    after = head + body.replace("  const posts", "  " + TAKE + "  " + SKIP + "  const posts", 1)
+    assert_fixed(tmp_path, {CTRL: before}, {CTRL: after}, **PAGE)
+
+
+# --- SA211 / SA212 -----------------------------------------------------------------------
+
+
+def test_include_skips_a_loop_that_destructures_its_item_name_again(tmp_path: Path) -> None:
+    # was: `const author = post.author;` where `post` is `wrapper.post`, not the row (undefined, and a tsc error)
+    code = IMPORTS + (
+        "export async function feed(req: Request, res: Response) {\n"
+        "  const posts = await prisma.post.findMany({ take: 20 });\n"
+        "  const wrapper = { post: { authorId: 1 } };\n"
+        "  for (const post of posts) {\n"
+        "    res.write(post.title);\n"
+        "    if (post.title) {\n"
+        "      const { post } = wrapper;\n"
+        "      const author = await prisma.user.findUnique({ where: { id: post.authorId } });\n"
+        "      res.write(author!.name);\n"
+        "    }\n"
+        "  }\n"
+        "  res.end();\n"
+        "}\n"
+    )
+    _left_alone(
+        tmp_path, {SCHEMA_REL: SCHEMA, CTRL: code}, INCLUDE, "`post` is declared again inside the loop (line 9)"
+    )
