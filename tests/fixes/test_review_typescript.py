@@ -6,8 +6,11 @@ Only cases the fixers' own tests did not already pin down live here.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
+from conftest import need
 from fixtest import assert_fixed, fix_tree
 from test_typescript_nplusone import SCHEMA, SCHEMA_REL
 
@@ -56,6 +59,48 @@ def test_paging_ignores_a_req_parameter_of_a_callback_elsewhere(tmp_path: Path) 
     before = head + body.replace(", take, skip", "")
     after = head + body.replace("  const posts", "  " + TAKE + "  " + SKIP + "  const posts", 1)
     assert_fixed(tmp_path, {CTRL: before}, {CTRL: after}, **PAGE)
+
+
+def test_paging_skips_a_request_whose_query_type_has_no_limit(tmp_path: Path) -> None:
+    # was: `req.query.limit` on `Request<{}, any, any, { q?: string }>`, which tsc refuses (TS2339)
+    code = IMPORTS + (
+        "export async function list(req: Request<{}, any, any, { q?: string }>, res: Response) {\n"
+        "  res.json(await prisma.post.findMany({ where: { title: req.query.q } }));\n"
+        "}\n"
+    )
+    _left_alone(tmp_path, {CTRL: code}, PAGE, "add `limit?: string; offset?: string` to it")
+
+
+TYPED_EXPRESS = """
+declare module 'express' {
+  export interface ParsedQs { [key: string]: undefined | string | string[] | ParsedQs | ParsedQs[] }
+  export interface Request<P = {}, ResBody = any, ReqBody = any, ReqQuery = ParsedQs> { params: P; query: ReqQuery }
+  export interface Response { json(body: unknown): this }
+}
+declare module 'prisma-client' { export const prisma: any }
+"""
+
+
+def test_paging_a_request_whose_query_type_has_limit_and_offset_type_checks(tmp_path: Path) -> None:
+    tsc = shutil.which("tsc")
+    need(tsc is not None, "tsc on PATH (npm install -g typescript@5)")
+    assert tsc is not None
+    query = "{ q?: string; limit?: string; offset?: string }"
+    code = IMPORTS.replace("'../lib/prisma'", "'prisma-client'") + (
+        f"export async function list(req: Request<{{}}, any, any, {query}>, res: Response) {{\n"
+        "  res.json(await prisma.post.findMany({ where: { title: req.query.q } }));\n"
+        "}\n"
+    )
+    result = fix_tree(tmp_path, {CTRL: code}, **PAGE)
+    assert [a.rule for a in result.applied] == ["SA311"]
+    assert "  " + TAKE in (tmp_path / CTRL).read_text()
+    (tmp_path / "express.d.ts").write_text(TYPED_EXPRESS)
+    (tmp_path / "tsconfig.json").write_text(
+        '{"compilerOptions": {"strict": true, "noEmit": true, "target": "es2020", "module": "commonjs", "types": []},'
+        ' "include": ["express.d.ts", "src/**/*.ts"]}'
+    )
+    proc = subprocess.run([tsc, "-p", str(tmp_path)], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout
 
 
 # --- SA211 / SA212 -----------------------------------------------------------------------

@@ -239,7 +239,24 @@ def _handler(ctx: FixContext, file: File, fn: Node) -> Handler | None:
                        f"the same way: {suggestion()}")  # fmt: skip
     if name is None:
         return Handler("", problem=f"the request parameter is destructured; name it (`req`) and then {suggestion()}")
+    query = _query_type(params[0])
+    if query:
+        return Handler("", problem=f"the request's query is typed (`{query}`) without `limit` and `offset`, so "
+                       f"`{name}.query.limit` fails tsc: add `limit?: string; offset?: string` to it, then "
+                       f"{suggestion(name)}")  # fmt: skip
     return Handler(name, _param_name(params[1]) or "")
+
+
+def _query_type(param: Node) -> str:
+    """The query type of `Request<Params, ResBody, ReqBody, Query>` when it names no `limit` and `offset`."""
+    annotation = param.child_by_field_name("type")
+    generic = annotation.named_children[0] if annotation is not None and annotation.named_children else None
+    arguments = next((c for c in generic.named_children if c.type == "type_arguments"), None) if generic else None
+    types = [c for c in arguments.named_children if c.type != "comment"] if arguments is not None else []
+    if len(types) < 4 or text(types[3]) == "any":
+        return ""
+    query = text(types[3])
+    return "" if re.search(r"\blimit\b", query) and re.search(r"\boffset\b", query) else query
 
 
 def _params(fn: Node) -> list[Node]:
