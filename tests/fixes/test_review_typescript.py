@@ -77,14 +77,27 @@ declare module 'express' {
   export interface Request<P = {}, ResBody = any, ReqBody = any, ReqQuery = ParsedQs> { params: P; query: ReqQuery }
   export interface Response { json(body: unknown): this }
 }
-declare module 'prisma-client' { export const prisma: any }
+declare module 'prisma-client' {
+  export const prisma: { post: { findMany(args?: object): Promise<{ id: number }[]> } };
+}
 """
 
 
-def test_paging_a_request_whose_query_type_has_limit_and_offset_type_checks(tmp_path: Path) -> None:
+def _type_checks(root: Path) -> None:
+    """tsc --strict accepts the fixed files against TYPED_EXPRESS."""
     tsc = shutil.which("tsc")
     need(tsc is not None, "tsc on PATH (npm install -g typescript@5)")
     assert tsc is not None
+    (root / "express.d.ts").write_text(TYPED_EXPRESS)
+    (root / "tsconfig.json").write_text(
+        '{"compilerOptions": {"strict": true, "noEmit": true, "target": "es2020", "module": "commonjs", "types": []},'
+        ' "include": ["express.d.ts", "src/**/*.ts"]}'
+    )
+    proc = subprocess.run([tsc, "-p", str(root)], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_paging_a_request_whose_query_type_has_limit_and_offset_type_checks(tmp_path: Path) -> None:
     query = "{ q?: string; limit?: string; offset?: string }"
     code = IMPORTS.replace("'../lib/prisma'", "'prisma-client'") + (
         f"export async function list(req: Request<{{}}, any, any, {query}>, res: Response) {{\n"
@@ -94,13 +107,25 @@ def test_paging_a_request_whose_query_type_has_limit_and_offset_type_checks(tmp_
     result = fix_tree(tmp_path, {CTRL: code}, **PAGE)
     assert [a.rule for a in result.applied] == ["SA311"]
     assert "  " + TAKE in (tmp_path / CTRL).read_text()
-    (tmp_path / "express.d.ts").write_text(TYPED_EXPRESS)
-    (tmp_path / "tsconfig.json").write_text(
-        '{"compilerOptions": {"strict": true, "noEmit": true, "target": "es2020", "module": "commonjs", "types": []},'
-        ' "include": ["express.d.ts", "src/**/*.ts"]}'
+    _type_checks(tmp_path)
+
+
+def test_paging_declarations_go_above_the_comments_that_lead_the_statement(tmp_path: Path) -> None:
+    # was: the declarations between `// @ts-expect-error` and its line: tsc then reports the directive
+    # unused and the error it hid (the same for `// eslint-disable-next-line`)
+    head = IMPORTS.replace("'../lib/prisma'", "'prisma-client'") + (
+        "export const list = async (req: Request, res: Response) => {\n  const n = 1; // one\n"
     )
-    proc = subprocess.run([tsc, "-p", str(tmp_path)], capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stdout
+    rest = (
+        "  // the newest first\n"
+        "  // @ts-expect-error: a page of posts is not a string\n"
+        "  const posts: string = await prisma.post.findMany({ where: { n } });\n"
+        "  res.json(posts);\n"
+        "};\n"
+    )
+    paged = rest.replace("{ n } }", "{ n }, take, skip }")
+    assert_fixed(tmp_path, {CTRL: head + rest}, {CTRL: head + "  " + TAKE + "  " + SKIP + paged}, **PAGE)
+    _type_checks(tmp_path)
 
 
 # --- SA211 / SA212 -----------------------------------------------------------------------

@@ -492,10 +492,29 @@ def _declarations(file: File, statement: Node, names: tuple[str, str], req: str,
     first = f"const {take} = {_take_expr(req)}"
     second = f"const {skip} = {_skip_expr(req)}"
     prefix = file.line_prefix(statement)
-    # a statement that shares its line with code before it (`{ const x = ...`) keeps it
-    inserted = f"{first}; {second}; " if prefix.strip() else f"{first}{end}\n{prefix}{second}{end}\n{prefix}"
-    at = file.char(statement.start_byte)
+    if prefix.strip():  # a statement that shares its line with code before it (`{ const x = ...`) keeps it
+        at = file.char(statement.start_byte)
+        return TextEdit(at, at, f"{first}; {second}; ", "SA311", "page size and offset from the query string", group)
+    anchor = _leading_comments(statement)
+    prefix = file.line_prefix(anchor)
+    inserted = f"{first}{end}\n{prefix}{second}{end}\n{prefix}"
+    at = file.char(anchor.start_byte)
     return TextEdit(at, at, inserted, "SA311", "page size and offset from the query string", group)
+
+
+def _leading_comments(statement: Node) -> Node:
+    """The first of the own-line comments right above `statement` (else the statement): our lines go
+    above them, so a `// @ts-expect-error` or `// eslint-disable-next-line` still governs the line it was for."""
+    first = statement
+    comment = statement.prev_named_sibling
+    while (
+        comment is not None
+        and comment.type == "comment"
+        and comment.end_point[0] + 1 == first.start_point[0]
+        and (comment.prev_sibling is None or comment.prev_sibling.end_point[0] < comment.start_point[0])
+    ):
+        first, comment = comment, comment.prev_named_sibling
+    return first
 
 
 def _group(file: File, node: Node) -> str:
