@@ -128,6 +128,22 @@ def test_paging_declarations_go_above_the_comments_that_lead_the_statement(tmp_p
     _type_checks(tmp_path)
 
 
+def test_paging_keeps_semicolons_when_the_statement_is_a_switch(tmp_path: Path) -> None:
+    # was: `const take = ...` without `;` in a file that ends every statement with one (the `switch` ends with `}`)
+    head = IMPORTS + "export async function list(req: Request, res: Response) {\n"
+    rest = (
+        "  switch (req.params.kind) {\n"
+        "    case 'all':\n"
+        "      return res.json(await prisma.post.findMany());\n"
+        "    default:\n"
+        "      res.end();\n"
+        "  }\n"
+        "}\n"
+    )
+    after = head + "  " + TAKE + "  " + SKIP + rest.replace("findMany()", "findMany({ take, skip })")
+    assert_fixed(tmp_path, {CTRL: head + rest}, {CTRL: after}, **PAGE)
+
+
 # --- SA211 / SA212 -----------------------------------------------------------------------
 
 

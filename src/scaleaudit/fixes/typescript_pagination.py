@@ -486,9 +486,8 @@ def _free_names(function_text: str) -> tuple[str, str] | None:
 
 def _declarations(file: File, statement: Node, names: tuple[str, str], req: str, group: str) -> TextEdit:
     take, skip = names
-    statement_text = text(statement)
-    # keep the file's style; without semicolons, a statement starting with `(` would call our line
-    end = ";" if statement_text.rstrip().endswith(";") or statement_text.startswith(_ASI_HAZARDS) else ""
+    # without semicolons, a statement starting with `(` would call our line
+    end = ";" if _semicolons(file, statement) or text(statement).startswith(_ASI_HAZARDS) else ""
     first = f"const {take} = {_take_expr(req)}"
     second = f"const {skip} = {_skip_expr(req)}"
     prefix = file.line_prefix(statement)
@@ -515,6 +514,19 @@ def _leading_comments(statement: Node) -> Node:
     ):
         first, comment = comment, comment.prev_named_sibling
     return first
+
+
+_SIMPLE_STATEMENTS = frozenset(
+    {"lexical_declaration", "variable_declaration", "expression_statement", "return_statement"}
+)
+
+
+def _semicolons(file: File, statement: Node) -> bool:
+    """Whether the file ends its statements with `;`: the statement's own ending when it is a simple
+    one, else that of the first simple statement in the file (an `if` or `switch` ends with `}`)."""
+    simple = statement if statement.type in _SIMPLE_STATEMENTS else None
+    simple = simple or next((n for n in descendants(file.root) if n.type in _SIMPLE_STATEMENTS), statement)
+    return text(simple).rstrip().endswith(";")
 
 
 def _group(file: File, node: Node) -> str:
