@@ -167,3 +167,27 @@ def test_include_skips_a_loop_that_destructures_its_item_name_again(tmp_path: Pa
     _left_alone(
         tmp_path, {SCHEMA_REL: SCHEMA, CTRL: code}, INCLUDE, "`post` is declared again inside the loop (line 9)"
     )
+
+
+def test_include_goes_into_multiline_options_without_a_trailing_comma(tmp_path: Path) -> None:
+    # was: "its rewrite did not re-parse" (`where: {...}\n include: {...},`: the `,` landed after the new line)
+    head = "const { prisma } = require('../lib/prisma')\nmodule.exports = {\n  list: async (req, res) => {\n"
+    rest = (
+        "    for (const post of posts) {\n"
+        "      const author = await prisma.user.findUnique({ where: { id: post.authorId } })\n"
+        "      res.write(author.name)\n"
+        "    }\n"
+        "    res.end()\n"
+        "  },\n"
+        "}\n"
+    )
+    options = "    const posts = await prisma.post.findMany({\n      where: { published: true }MORE\n    })\n"
+    before = head + options.replace("MORE", "") + rest
+    after = (
+        head
+        + options.replace("MORE", ",\n      include: { author: true }")
+        + rest.replace("await prisma.user.findUnique({ where: { id: post.authorId } })", "post.author")
+    )
+    rel = "src/routes/posts.cjs"
+    result = assert_fixed(tmp_path, {SCHEMA_REL: SCHEMA, rel: before}, {rel: after}, **INCLUDE)
+    assert [a.rule for a in result.applied] == ["SA211"] and not result.failures

@@ -601,7 +601,9 @@ def _rewritten(file: File, node: Node, edits: list[TextEdit], tag: tuple[str, st
     """`edits` (all inside `node`) as one edit replacing `node` whole."""
     start, end = file.char(node.start_byte), file.char(node.end_byte)
     out = file.source.text[start:end]
-    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
+    # from the end; of two insertions at one place the later in `edits` first, so the earlier
+    # (the `,` after the last property) ends up before it, as the writer would place them
+    for _, edit in sorted(enumerate(edits), key=lambda e: (e[1].start, e[1].end, e[0]), reverse=True):
         out = out[: edit.start - start] + edit.text + out[edit.end - start :]
     return TextEdit(start, end, out, *tag)
 
