@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import need
 from fixtest import assert_fixed, fix_tree
 from test_typescript_nplusone import SCHEMA, SCHEMA_REL
@@ -142,6 +143,26 @@ def test_paging_keeps_semicolons_when_the_statement_is_a_switch(tmp_path: Path) 
     )
     after = head + "  " + TAKE + "  " + SKIP + rest.replace("findMany()", "findMany({ take, skip })")
     assert_fixed(tmp_path, {CTRL: head + rest}, {CTRL: after}, **PAGE)
+
+
+@pytest.mark.parametrize(
+    ("reads", "reason"),
+    [
+        ("const limit = Number(req.query?.limit ?? 10);\n  const page = 0;\n", "`req.query.limit`"),
+        ("const { page, limit } = listQuery.parse(req.query);\n", "`req.query.page`"),
+    ],
+    ids=["optional-chaining", "destructured-from-a-parse"],
+)
+def test_paging_skips_a_handler_that_pages_in_memory(tmp_path: Path, reads: str, reason: str) -> None:
+    # was: a DB page on top of the handler's own slice, so `?offset=20&limit=10` (or page 6 of 10) gave other rows
+    code = IMPORTS + (
+        "export const list = async (req: Request, res: Response) => {\n"
+        f"  {reads}"
+        "  const posts = await prisma.post.findMany({ where: { published: true } });\n"
+        "  res.json(posts.slice(page * limit, (page + 1) * limit));\n"
+        "};\n"
+    )
+    _left_alone(tmp_path, {CTRL: code}, PAGE, f"the handler already reads {reason}")
 
 
 # --- SA211 / SA212 -----------------------------------------------------------------------

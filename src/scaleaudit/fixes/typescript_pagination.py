@@ -340,13 +340,15 @@ def _imports(fact: Fact, module: str, name: str) -> bool:
 
 
 def _paging_read(body: str, req: str) -> str:
-    """`req.query.page`, `req.body['limit']`, `const { page } = req.query`: the first one found."""
+    """`req.query.page`, `req.query?.limit`, `req.body['limit']`, `const { page } = req.query` (or
+    `= schema.parse(req.query)`, one statement reading it): the first one found."""
     name = re.escape(req)
     fields = "|".join(sorted(PAGING_FIELDS))
-    direct = re.search(rf"(?<![\w$.]){name}\s*\.\s*(query|body|params)\s*(?:\.\s*|\[\s*['\"])({fields})(?![\w$])", body)
+    source = rf"(?<![\w$.]){name}\s*\??\.\s*(query|body|params)"
+    direct = re.search(rf"{source}\s*(?:\??\.\s*|(?:\?\.)?\[\s*['\"])({fields})(?![\w$])", body)
     if direct:
         return f"{req}.{direct.group(1)}.{direct.group(2)}"
-    for match in re.finditer(rf"\{{([^{{}}]*)\}}\s*=\s*{name}\s*\.\s*(query|body|params)\b", body):
+    for match in re.finditer(rf"\{{([^{{}}]*)\}}\s*=\s*[^;{{}}]*?{source}\b", body):
         found = re.search(rf"(?<![\w$])({fields})(?![\w$])", match.group(1))
         if found:
             return f"{req}.{match.group(2)}.{found.group(1)}"
