@@ -89,7 +89,9 @@ def text(node: Node | None) -> str:
 
 def unwrap(node: Node | None) -> Node | None:
     while node is not None and node.type in TRANSPARENT:
-        node = node.named_children[-1] if node.type != "as_expression" else node.named_children[0]
+        # `x as T` and `x satisfies T`: the value comes first; the other wrappers hold only it
+        typed = node.type in ("as_expression", "satisfies_expression")
+        node = node.named_children[0] if typed else node.named_children[-1]
     return node
 
 
