@@ -357,6 +357,16 @@ SKIPS = [
         "`p` is typed (`p: any`)",
         id="typed-callback-parameter",
     ),
+    pytest.param(
+        IMPORTS + "export async function feed(req: Request, res: Response) {\n"
+        "  const posts = await prisma.post.findMany({ take: 20 });\n"
+        "  posts.forEach(async (post) => {\n"
+        "    const author = await prisma.user.findUnique({ where: { id: post.authorId } });\n"
+        "    res.write(JSON.stringify({ title: post.title, author }));\n  });\n"
+        "  res.end();\n}\n",
+        "`posts.forEach(async ...)` does not wait for its callbacks",  # dropping the await moves the writes before end()
+        id="async-forEach",
+    ),
 ]
 
 

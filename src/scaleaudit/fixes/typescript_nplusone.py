@@ -340,6 +340,14 @@ def _callback_binding(fn: Node, lookup: Lookup) -> Binding | str | None:
     body = fn.child_by_field_name("body")
     obj = callee.child_by_field_name("object")
     assert body is not None and obj is not None
+    if text(callee.child_by_field_name("property")) == "forEach" and any(c.type == "async" for c in fn.children):
+        # forEach does not wait: today the code after it runs before the lookups finish. Removing
+        # the await would move the callback's body ahead of that code — a change of meaning.
+        return (
+            f"`{text(obj)}.forEach(async ...)` does not wait for its callbacks, and removing the lookup's "
+            f"`await` would change when the rest of the callback runs: loop with `for (const {lookup.item} of "
+            f"{text(obj)})` (awaited), then this fix applies; or {_batch_hint(lookup, text(obj))}"
+        )
     if first.child_by_field_name("type") is not None:
         hint = f"drop the type, or {_batch_hint(lookup, text(obj))}"
         return f"`{lookup.item}` is typed (`{text(first)}`), and that type has no relation field: {hint}"
