@@ -150,8 +150,10 @@ def test_paging_keeps_semicolons_when_the_statement_is_a_switch(tmp_path: Path) 
     [
         ("const limit = Number(req.query?.limit ?? 10);\n  const page = 0;\n", "`req.query.limit`"),
         ("const { page, limit } = listQuery.parse(req.query);\n", "`req.query.page`"),
+        ("const q = req.query;\n  const limit = Number(q.limit ?? 10), page = 0;\n", "`req.query.limit` (through `q`)"),
+        ("const q: any = req.query;\n  const { page, limit } = q;\n", "`req.query.page` (through `q`)"),
     ],
-    ids=["optional-chaining", "destructured-from-a-parse"],
+    ids=["optional-chaining", "destructured-from-a-parse", "through-an-alias", "destructured-from-an-alias"],
 )
 def test_paging_skips_a_handler_that_pages_in_memory(tmp_path: Path, reads: str, reason: str) -> None:
     # was: a DB page on top of the handler's own slice, so `?offset=20&limit=10` (or page 6 of 10) gave other rows

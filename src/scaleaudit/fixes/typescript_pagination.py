@@ -182,7 +182,7 @@ def _site_edits(ctx: FixContext, file: File, site: Site, crowded: bool) -> list[
         )
     paging = _paging_read(text(body), req)
     if paging:
-        return f"the handler already reads `{paging}`: pass this page to findMany as `take`/`skip` by hand"
+        return f"the handler already reads {paging}: pass this page to findMany as `take`/`skip` by hand"
     writes = WRITES.search(text(body))
     if writes:
         return (
@@ -341,17 +341,26 @@ def _imports(fact: Fact, module: str, name: str) -> bool:
 
 def _paging_read(body: str, req: str) -> str:
     """`req.query.page`, `req.query?.limit`, `req.body['limit']`, `const { page } = req.query` (or
-    `= schema.parse(req.query)`, one statement reading it): the first one found."""
+    `= schema.parse(req.query)`, one statement reading it, or any of these through
+    `const q = req.query`): the first one found, in backticks, as the skip reason shows it."""
     name = re.escape(req)
     fields = "|".join(sorted(PAGING_FIELDS))
     source = rf"(?<![\w$.]){name}\s*\??\.\s*(query|body|params)"
     direct = re.search(rf"{source}\s*(?:\??\.\s*|(?:\?\.)?\[\s*['\"])({fields})(?![\w$])", body)
     if direct:
-        return f"{req}.{direct.group(1)}.{direct.group(2)}"
+        return f"`{req}.{direct.group(1)}.{direct.group(2)}`"
     for match in re.finditer(rf"\{{([^{{}}]*)\}}\s*=\s*[^;{{}}]*?{source}\b", body):
         found = re.search(rf"(?<![\w$])({fields})(?![\w$])", match.group(1))
         if found:
-            return f"{req}.{match.group(2)}.{found.group(1)}"
+            return f"`{req}.{match.group(2)}.{found.group(1)}`"
+    # `const q = req.query; ... q.limit`: the same reads, through the alias
+    alias = rf"(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=;]+)?=\s*{source}\b(?!\s*\??\.|\s*\[)"
+    for match in re.finditer(alias, body):
+        name, part = re.escape(match.group(1)), match.group(2)
+        via = re.search(rf"(?<![\w$.]){name}\s*(?:\??\.\s*|(?:\?\.)?\[\s*['\"])({fields})(?![\w$])", body)
+        via = via or re.search(rf"\{{[^{{}}]*?(?<![\w$])({fields})(?![\w$])[^{{}}]*\}}\s*=\s*{name}\b", body)
+        if via:
+            return f"`{req}.{part}.{via.group(1)}` (through `{match.group(1)}`)"
     return ""
 
 
