@@ -171,6 +171,27 @@ def test_revision_is_chained_to_the_head_and_written_once(tmp_path: Path) -> Non
     assert not again.changes
 
 
+@pytest.mark.parametrize("recursive", [True, False])
+def test_a_head_in_a_versions_subfolder_counts_only_when_alembic_reads_subfolders(
+    tmp_path: Path, recursive: bool
+) -> None:
+    """With recursive_version_locations the head may sit in versions/2024/: chaining to its parent
+    would make a second head. Without it, Alembic ignores that file, and so does the fix."""
+    ini = "[alembic]\nscript_location = migrations\n" + ("recursive_version_locations = true\n" if recursive else "")
+    files = _tree(
+        **{
+            "alembic.ini": ini,
+            "migrations/env.py": ENV,
+            "migrations/versions/a1_init.py": _revision("a1", None),
+            "migrations/versions/2024/b2_next.py": _revision("b2", "a1"),
+        }
+    )
+    result = fix_tree(tmp_path, files, select=BOTH, unsafe=True, settings=MIGRATE)
+    (created,) = [c for c in result.changes if c.created]
+    parent = "b2" if recursive else "a1"
+    assert f'down_revision = "{parent}"' in (tmp_path / created.path).read_text()
+
+
 @pytest.mark.parametrize(
     ("extra", "says"),
     [

@@ -235,7 +235,10 @@ def alembic_versions(root: Path) -> Revisions | str:
         return f"several Alembic histories ({where}): write the migration by hand"
     versions = found[0]
     revisions: dict[str, tuple[str, ...]] = {}
-    for path in sorted(versions.glob("*.py")):
+    # Alembic reads subfolders of versions/ only when alembic.ini says so; then so must we,
+    # or a head hidden in a subfolder makes the new revision a second head.
+    pattern = "**/*.py" if _recursive_versions(root, versions) else "*.py"
+    for path in sorted(versions.glob(pattern)):
         parsed = _revision_of(path)
         if isinstance(parsed, str):
             return f"{path.relative_to(root)}: {parsed}"
@@ -247,6 +250,14 @@ def alembic_versions(root: Path) -> Revisions | str:
     if revisions and not heads:
         return "the Alembic history has no head (a cycle in down_revision)"
     return Revisions(versions.relative_to(root).as_posix(), heads[0] if heads else None)
+
+
+def _recursive_versions(root: Path, versions: Path) -> bool:
+    """`recursive_version_locations = true` in the alembic.ini beside the history or at the root."""
+    for ini in (versions.parent / "alembic.ini", versions.parent.parent / "alembic.ini", root / "alembic.ini"):
+        if ini.is_file() and re.search(r"(?im)^\s*recursive_version_locations\s*=\s*(true|1|yes|on)\s*$", _read(ini)):
+            return True
+    return False
 
 
 def _read(path: Path) -> str:
