@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from scaleaudit.model import Category, Confidence, Finding, Fix, FixSafety, Location, Severity
+from scaleaudit.model import Category, Confidence, Finding, FixSafety, Location, Severity
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable
@@ -72,10 +72,12 @@ class RuleMeta:
         confidence: Confidence | None = None,
         related: tuple[Location, ...] = (),
         anchor: str = "",
-        fix: Fix | None = None,
         **values: Any,
     ) -> Finding:
-        """A finding of this rule: its text from the YAML, the message filled with `values`."""
+        """A finding of this rule: its text from the YAML, the message filled with `values`.
+
+        No `fix` parameter: `{fix}` is a message value of several rules (the remedy text), and
+        a keyword of the same name here would swallow it."""
         return Finding(
             rule=self.id,
             name=self.name,
@@ -86,7 +88,6 @@ class RuleMeta:
             message=self.format(**values),
             checklist=self.checklist,
             related=related,
-            fix=fix,
             anchor=anchor,
         )
 

@@ -136,22 +136,14 @@ def missing_fk_indexes(rel: str, schema: PrismaSchema, job: Job) -> Iterator[Fin
             if not columns or model.covered(columns):
                 continue
             target = schema.model(f.type)
-            yield Finding(
-                rule=meta.id,
-                name=meta.name,
-                category=meta.category,
-                severity=meta.severity,
-                confidence=meta.confidence,
-                location=Location(rel, Span(f.line, 1, f.line, 2)),
-                message=meta.format(
-                    model=model.name,
-                    fields=", ".join(columns),
-                    relation=f.name,
-                    target=target.name if target else f.type,
-                    table=model.table,
-                ),
-                checklist=meta.checklist,
+            yield meta.finding(
+                Location(rel, Span(f.line, 1, f.line, 2)),
                 anchor=f"{model.name}.{'+'.join(columns)}",
+                model=model.name,
+                fields=", ".join(columns),
+                relation=f.name,
+                target=target.name if target else f.type,
+                table=model.table,
             )
 
 

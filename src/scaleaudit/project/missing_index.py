@@ -78,23 +78,20 @@ def _finding(
     field: dict[str, Any],
     sites: list[Location],
     confidence: Confidence,
-    **values: object,
+    **values: Any,
 ) -> Finding:
     meta = ctx.book.rule(rule)
     name, column = str(field["name"]), str(field["column"])
-    return Finding(
-        rule=meta.id,
-        name=meta.name,
-        category=meta.category,
-        severity=meta.severity,
+    return meta.finding(
+        model.field_location(name),
         confidence=confidence,
-        location=model.field_location(name),
-        message=meta.format(
-            model=model.name, table=model.table, column=column, fix=_suggestion(model, name, column), **values
-        ),
-        checklist=meta.checklist,
         related=tuple(sorted(set(sites))[:10]),
         anchor=f"{model.table}.{column}",
+        model=model.name,
+        table=model.table,
+        column=column,
+        fix=_suggestion(model, name, column),
+        **values,
     )
 
 

@@ -44,20 +44,18 @@ def admin_n_plus_one(ctx: ProjectContext) -> Iterator[Finding]:
             where = span_location(fact.location.path, touch.get("node"))
             if problem is None or where is None:
                 continue
-            yield Finding(
-                rule=meta.id,
-                name=meta.name,
-                category=meta.category,
-                severity=meta.severity,
+            yield meta.finding(
+                where,
                 confidence=Confidence.MEDIUM,
-                location=where,
-                message=meta.format(admin=fact.get("admin"), model=model.name, what=problem.what, fix=problem.fix),
-                checklist=meta.checklist,
                 related=(
                     Location(fact.location.path, fact.location.span, "the admin"),
                     Location(model.fact.location.path, model.fact.location.span, "the model"),
                 ),
                 anchor=f"{fact.get('admin')}.{problem.relation}",
+                admin=fact.get("admin"),
+                model=model.name,
+                what=problem.what,
+                fix=problem.fix,
             )
 
 

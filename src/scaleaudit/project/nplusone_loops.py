@@ -43,17 +43,15 @@ def relation_in_loop(ctx: ProjectContext) -> Iterator[Finding]:
             if loc is not None
         ]
         confidence = Confidence.MEDIUM if fact.get("source") == "view" else Confidence.HIGH
-        yield Finding(
-            rule=meta.id,
-            name=meta.name,
-            category=meta.category,
+        yield meta.finding(
+            fact.location,
             severity=severity_for(str(fact.get("scope"))),
             confidence=confidence,
-            location=fact.location,
-            message=meta.format(model=model.name, what=problem.what, fix=problem.fix),
-            checklist=meta.checklist,
             related=(*related, Location(model.fact.location.path, model.fact.location.span, "the model")),
             anchor=f"{model.name}.{problem.relation}",
+            model=model.name,
+            what=problem.what,
+            fix=problem.fix,
         )
 
 

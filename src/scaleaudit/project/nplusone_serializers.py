@@ -80,17 +80,16 @@ def serializer_n_plus_one(ctx: ProjectContext) -> Iterator[Finding]:
             if problem is None or where is None or key in reported:
                 continue
             reported.add(key)
-            yield Finding(
-                rule=meta.id,
-                name=meta.name,
-                category=meta.category,
+            yield meta.finding(
+                where,
                 severity=severity_for("handler"),
                 confidence=Confidence.MEDIUM,
-                location=where,
-                message=meta.format(serializer=ser.get("name"), model=model.name, what=problem.what, fix=problem.fix),
-                checklist=meta.checklist,
                 related=(Location(use.location.path, use.location.span, f"the {model.name} queryset serialized"),),
                 anchor=f"{ser.get('name')}.{problem.relation}",
+                serializer=ser.get("name"),
+                model=model.name,
+                what=problem.what,
+                fix=problem.fix,
             )
 
 

@@ -48,22 +48,15 @@ def template_n_plus_one(ctx: ProjectContext) -> Iterator[Finding]:
             if problem is None or model is None or key in reported:
                 continue
             reported.add(key)
-            yield Finding(
-                rule=meta.id,
-                name=meta.name,
-                category=meta.category,
-                severity=meta.severity,
+            yield meta.finding(
+                access.location,
                 confidence=Confidence.MEDIUM,
-                location=access.location,
-                message=meta.format(
-                    model=model.name,
-                    what=problem.what,
-                    fix=problem.fix,
-                    view=f"{view.location.path}:{view.location.span.line}",
-                ),
-                checklist=meta.checklist,
                 related=(Location(view.location.path, view.location.span, f"the {model.name} queryset rendered here"),),
                 anchor=f"{model.name}.{problem.relation}",
+                model=model.name,
+                what=problem.what,
+                fix=problem.fix,
+                view=f"{view.location.path}:{view.location.span.line}",
             )
 
 

@@ -59,17 +59,13 @@ def list_without_pagination(ctx: ProjectContext) -> Iterator[Finding]:
         if not view.get("declares_queryset") or view.get("pagination") == "none":
             continue
         if _verdict(view, by_name, frozenset({str(view.get("name"))})) == "lists":
-            yield Finding(
-                rule=meta.id,
-                name=meta.name,
-                category=meta.category,
-                severity=meta.severity,
+            yield meta.finding(
+                view.location,
                 confidence=confidence,
-                location=view.location,
-                message=meta.format(view=view.get("name"), settings=where),
-                checklist=meta.checklist,
                 related=tuple(s.location for s in settings[:1]),
                 anchor=str(view.get("name")),
+                view=view.get("name"),
+                settings=where,
             )
 
 
