@@ -7,10 +7,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from scaleaudit import api
 from scaleaudit.cli import UserError
 from scaleaudit.model import Confidence, Severity
+
+if TYPE_CHECKING:
+    from scaleaudit.config import Settings
 
 
 def split_list(values: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -37,6 +41,30 @@ def parse_confidence(value: str | None) -> Confidence | None:
     except ValueError:
         allowed = ", ".join(c.value for c in Confidence)
         raise UserError(f"--min-confidence must be one of {allowed}, not {value!r}") from None
+
+
+def flag_settings(
+    targets: Sequence[Path],
+    config: Path | None,
+    *,
+    isolated: bool,
+    select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+    min_confidence: str | None,
+    fail_on: str | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings from the config file, overridden by the flags scan, fix and check share."""
+    return api.settings_for(
+        targets,
+        config,
+        isolated=isolated,
+        select=split_list(select),
+        ignore=split_list(ignore),
+        fail_on=parse_severity(fail_on),
+        min_confidence=parse_confidence(min_confidence),
+        **overrides,
+    )
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:

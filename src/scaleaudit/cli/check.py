@@ -9,7 +9,7 @@ import typer
 
 from scaleaudit import api
 from scaleaudit.cli import UserError, app
-from scaleaudit.cli._common import parse_confidence, parse_severity, split_list
+from scaleaudit.cli._common import flag_settings
 from scaleaudit.cli.scan import EXIT_HELP, check_format, emit
 
 
@@ -54,14 +54,8 @@ def check(
     if write_baseline and baseline is None:
         raise UserError("--write-baseline needs --baseline FILE")
     targets = [path] if path is not None else [Path(".")]
-    settings = api.settings_for(
-        targets,
-        config,
-        isolated=isolated,
-        select=split_list(select),
-        ignore=split_list(ignore),
-        fail_on=parse_severity(fail_on),
-        min_confidence=parse_confidence(min_confidence),
+    settings = flag_settings(
+        targets, config, isolated=isolated, select=select, ignore=ignore, min_confidence=min_confidence, fail_on=fail_on
     )
     # psycopg and redis-py cost ~240 ms to import: only `check` pays for them.
     from scaleaudit.live.connect import LiveError

@@ -11,7 +11,7 @@ import typer
 
 from scaleaudit import api
 from scaleaudit.cli import UserError, app
-from scaleaudit.cli._common import color_wanted, parse_confidence, split_list
+from scaleaudit.cli._common import color_wanted, flag_settings
 from scaleaudit.config import Settings
 from scaleaudit.fixes.base import FixResult
 
@@ -140,13 +140,8 @@ def fix(
       scaleaudit fix . --format json > fix.json             # for a bot
     """
     targets = paths or [Path(".")]
-    settings = api.settings_for(
-        targets,
-        config,
-        isolated=isolated,
-        select=split_list(select),
-        ignore=split_list(ignore),
-        min_confidence=parse_confidence(min_confidence),
+    settings = flag_settings(
+        targets, config, isolated=isolated, select=select, ignore=ignore, min_confidence=min_confidence
     )
     settings = with_capacity(settings, max_connections, workers, instances)
     if migrations:

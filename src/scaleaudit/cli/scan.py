@@ -11,12 +11,10 @@ from scaleaudit import api
 from scaleaudit.cli import UserError, app
 from scaleaudit.cli._common import (
     color_wanted,
+    flag_settings,
     output_stream,
-    parse_confidence,
-    parse_severity,
     parse_shard,
     progress_bar,
-    split_list,
 )
 from scaleaudit.config import Settings
 from scaleaudit.model import ScanResult
@@ -114,14 +112,14 @@ def scan(
     targets = paths or [Path(".")]
     if write_baseline and baseline is None:
         raise UserError("--write-baseline needs --baseline FILE")
-    settings = api.settings_for(
+    settings = flag_settings(
         targets,
         config,
         isolated=isolated,
-        select=split_list(select),
-        ignore=split_list(ignore),
-        fail_on=parse_severity(fail_on),
-        min_confidence=parse_confidence(min_confidence),
+        select=select,
+        ignore=ignore,
+        min_confidence=min_confidence,
+        fail_on=fail_on,
         jobs=jobs,
     )
     if fix:  # the same API call and report as `scaleaudit fix --write`
