@@ -15,6 +15,28 @@ from scaleaudit import api
 from scaleaudit.fixes.api import run_fix
 from scaleaudit.fixes.base import FixResult
 
+# Two SQLAlchemy 2.0 models with a many-to-one and its collection: the N+1 fixers' tests share them.
+SA_MODELS = """
+    from sqlalchemy import ForeignKey
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+    class Base(DeclarativeBase):
+        pass
+
+
+    class User(Base):
+        __tablename__ = "users"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        orders: Mapped[list["Order"]] = relationship(back_populates="user")
+
+
+    class Order(Base):
+        __tablename__ = "orders"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+        user: Mapped[User] = relationship(back_populates="orders")
+    """
 CONFIG = 'URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"\nREDIS_URL = "redis://127.0.0.1:6379/0"\n'
 
 

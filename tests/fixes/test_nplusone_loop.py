@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import scan_tree
-from fixtest import assert_fixed, assert_idempotent, dedent, fix_tree
+from fixtest import SA_MODELS, assert_fixed, assert_idempotent, dedent, fix_tree
 
 from scaleaudit.fixes.base import FixResult
 
@@ -40,27 +40,6 @@ MODELS = """
         body = models.TextField()
         ticket = models.ForeignKey(Ticket, related_name="comments", on_delete=models.CASCADE)
         author = models.ForeignKey(User, on_delete=models.CASCADE)
-    """
-SA_MODELS = """
-    from sqlalchemy import ForeignKey
-    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-
-    class Base(DeclarativeBase):
-        pass
-
-
-    class User(Base):
-        __tablename__ = "users"
-        id: Mapped[int] = mapped_column(primary_key=True)
-        orders: Mapped[list["Order"]] = relationship(back_populates="user")
-
-
-    class Order(Base):
-        __tablename__ = "orders"
-        id: Mapped[int] = mapped_column(primary_key=True)
-        user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-        user: Mapped[User] = relationship(back_populates="orders")
     """
 HEAD = "from django.http import JsonResponse\n\nfrom app.models import Comment, Ticket\n\n\n"
 UNSAFE = {"unsafe": True, "select": ["SA201"]}

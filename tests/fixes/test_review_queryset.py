@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import write_tree
-from fixtest import assert_idempotent, dedent, fix_tree, run_python
+from fixtest import SA_MODELS, assert_idempotent, dedent, fix_tree, run_python
 
 UNSAFE = {"unsafe": True, "select": ["SA201"]}
 MODELS = """
@@ -170,29 +170,6 @@ def test_the_edit_the_only_skip_prevents_fails_in_django(tmp_path: Path) -> None
             raise AssertionError("no FieldError")
         """
     run_python(tmp_path, DJANGO + textwrap.dedent(check))
-
-
-SA_MODELS = """
-    from sqlalchemy import ForeignKey
-    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-
-    class Base(DeclarativeBase):
-        pass
-
-
-    class User(Base):
-        __tablename__ = "users"
-        id: Mapped[int] = mapped_column(primary_key=True)
-        orders: Mapped[list["Order"]] = relationship(back_populates="user")
-
-
-    class Order(Base):
-        __tablename__ = "orders"
-        id: Mapped[int] = mapped_column(primary_key=True)
-        user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-        user: Mapped[User] = relationship(back_populates="orders")
-    """
 
 
 def test_a_sqlalchemy_union_is_skipped(tmp_path: Path) -> None:
