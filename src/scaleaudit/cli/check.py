@@ -10,7 +10,7 @@ import typer
 from scaleaudit import api
 from scaleaudit.cli import UserError, app
 from scaleaudit.cli._common import flag_settings
-from scaleaudit.cli.scan import EXIT_HELP, check_format, emit
+from scaleaudit.cli.scan import EXIT_HELP, check_format, finish
 
 
 @app.command(epilog=EXIT_HELP)
@@ -74,10 +74,5 @@ def check(
         )
     except LiveError as exc:
         raise UserError(str(exc)) from None
-    if write_baseline:
-        assert baseline is not None
-        count = api.write_baseline(baseline, result)
-        typer.echo(f"scaleaudit: wrote {count} finding(s) to {baseline}", err=True)
-        raise typer.Exit(0)
-    emit(result, fmt, output, no_color, verbose)
-    raise typer.Exit(0 if exit_zero else api.exit_code(result, settings.fail_on))
+    finish(result, settings, baseline, write_baseline=write_baseline, exit_zero=exit_zero, fmt=fmt, output=output,
+           no_color=no_color, verbose=verbose)  # fmt: skip

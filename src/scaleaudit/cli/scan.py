@@ -23,6 +23,28 @@ from scaleaudit.render import FORMATS
 EXIT_HELP = "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage, config or internal error."
 
 
+def finish(
+    result: ScanResult,
+    settings: Settings,
+    baseline: Path | None,
+    *,
+    write_baseline: bool,
+    exit_zero: bool,
+    fmt: str,
+    output: Path | None,
+    no_color: bool,
+    verbose: bool,
+) -> None:
+    """Write the baseline, or render the result; then exit as CI expects. Shared with `check`."""
+    if write_baseline:
+        assert baseline is not None
+        count = api.write_baseline(baseline, result)
+        typer.echo(f"scaleaudit: wrote {count} finding(s) to {baseline}", err=True)
+        raise typer.Exit(0)
+    emit(result, fmt, output, no_color, verbose)
+    raise typer.Exit(0 if exit_zero else api.exit_code(result, settings.fail_on))
+
+
 def emit(result: ScanResult, fmt: str, output: Path | None, no_color: bool, verbose: bool) -> None:
     """Render `result` in `fmt`; shared with `check` so both speak the same formats."""
     with output_stream(output) as out:
@@ -141,11 +163,5 @@ def scan(
             baseline=None if write_baseline else baseline,
             want_facts=False,
         )
-    if write_baseline:
-        assert baseline is not None
-        count = api.write_baseline(baseline, result)
-        typer.echo(f"scaleaudit: wrote {count} finding(s) to {baseline}", err=True)
-        raise typer.Exit(0)
-    emit(result, fmt, output, no_color, verbose)
-    code = 0 if exit_zero else api.exit_code(result, settings.fail_on)
-    raise typer.Exit(code)
+    finish(result, settings, baseline, write_baseline=write_baseline, exit_zero=exit_zero, fmt=fmt, output=output,
+           no_color=no_color, verbose=verbose)  # fmt: skip
