@@ -21,8 +21,8 @@ from scaleaudit import api
 from scaleaudit.config import FixSettings
 from scaleaudit.fixes import django_index
 from scaleaudit.fixes.api import run_fix
+from scaleaudit.fixes.base import UNSAFE_REASON
 from scaleaudit.fixes.django_index import MAX_NAME, index_name
-from scaleaudit.fixes.indexes import UNSAFE_REASON
 
 VIEWS = """
     from shop.models import Order

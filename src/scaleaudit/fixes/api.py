@@ -20,6 +20,7 @@ from scaleaudit.config import Settings
 from scaleaudit.engine.job import Job
 from scaleaudit.engine.runner import Selection, run_scan
 from scaleaudit.fixes.base import (
+    UNSAFE_REASON,
     Applied,
     FileChange,
     FileFailure,
@@ -180,7 +181,7 @@ def _context(scan: ScanResult, wanted: _Wanted) -> tuple[FixContext, list[Skippe
         r for r in chosen if book.rules[r].fix_safety == FixSafety.SAFE or (unsafe and book.rules[r].fix_safety)
     )
     not_allowed = [
-        Skipped(f.rule, f.path, f.line, "unsafe fix (it can change behaviour): rerun with --unsafe-fixes")
+        Skipped(f.rule, f.path, f.line, UNSAFE_REASON)
         for f in scan.findings
         if f.rule in chosen and f.rule not in allowed and book.rules[f.rule].fix_safety == FixSafety.UNSAFE
     ]

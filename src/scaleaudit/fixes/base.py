@@ -23,6 +23,11 @@ from scaleaudit.rulebook import ClientSpec, Rulebook
 
 FindingKey = tuple[str, str, int]  # (rule, path, line)
 
+# Why a fix was not applied when only --unsafe-fixes would allow it. The run refuses unsafe
+# rules with it; fixers whose rule is safe in general but unsafe for some sites (SA401 on a
+# Django model, SA101 inside a handler) say it themselves, before doing the work.
+UNSAFE_REASON = "unsafe fix (it can change behaviour): rerun with --unsafe-fixes"
+
 
 def key_of(finding: Finding) -> FindingKey:
     return (finding.rule, finding.path, finding.line)

@@ -52,8 +52,8 @@ from posixpath import dirname
 
 import libcst as cst
 
-from scaleaudit.fixes.base import FixContext, Proposal, Skipped
-from scaleaudit.fixes.indexes import UNSAFE_REASON, IndexTarget, bundle, class_of, created_file, targets
+from scaleaudit.fixes.base import UNSAFE_REASON, FixContext, Proposal, Skipped
+from scaleaudit.fixes.indexes import IndexTarget, bundle, class_of, created_file, targets
 from scaleaudit.fixes.pyliterals import with_element, wrapped_if_long
 from scaleaudit.fixes.pysource import PyFile, add_import, load, replace_node
 from scaleaudit.fixes.writer import TextEdit, line_edits

@@ -24,9 +24,6 @@ from scaleaudit.model import Finding
 from scaleaudit.project.models import ModelInfo, Registry
 
 RULES = ("SA401", "SA402")
-# run_fix's own reason for an unsafe rule without --unsafe-fixes (scaleaudit.fixes.api._context):
-# SA401 is safe for SQLAlchemy, so the Django half has to say it itself.
-UNSAFE_REASON = "unsafe fix (it can change behaviour): rerun with --unsafe-fixes"
 # Column types with no length limit: a B-tree entry must fit a third of a page (2704 bytes),
 # so indexing one turns a long value into a failed INSERT — writes the fix must not break.
 UNBOUNDED_TYPES = frozenset({"Text", "TextField", "UnicodeText", "LargeBinary", "BinaryField"})

@@ -36,7 +36,7 @@ from posixpath import dirname
 
 import libcst as cst
 
-from scaleaudit.fixes.base import FindingKey, FixContext, Proposal, Skipped
+from scaleaudit.fixes.base import UNSAFE_REASON, FindingKey, FixContext, Proposal, Skipped
 from scaleaudit.fixes.pool_config import pool_keywords
 from scaleaudit.fixes.pysource import (
     PyFile,
@@ -179,7 +179,7 @@ def _site(ctx: FixContext, fact: Fact, finding: Finding) -> Site | Skipped:
         return Skipped(finding.rule, rel, span.line, "the file changed since the scan: the call is not there any more")
     function_level = fact.get("scope") != "module"
     if function_level and not ctx.unsafe:
-        return Skipped(finding.rule, rel, span.line, "unsafe fix (it can change behaviour): rerun with --unsafe-fixes")
+        return Skipped(finding.rule, rel, span.line, UNSAFE_REASON)
     reason = _unmovable(file, call, spec, function_level)
     if reason:
         return Skipped(finding.rule, rel, span.line, reason)
