@@ -18,6 +18,7 @@ from scaleaudit.capacity import PoolPlan
 from scaleaudit.config import Settings
 from scaleaudit.fixes.writer import SourceText, TextEdit, render_diff
 from scaleaudit.model import Finding, FixSafety, ScanResult, Span
+from scaleaudit.project.models import Registry
 from scaleaudit.project.modules import ModuleIndex
 from scaleaudit.rulebook import ClientSpec, Rulebook
 
@@ -105,6 +106,7 @@ class FixContext:
     claimed: dict[tuple[str, Span], str] = field(default_factory=dict)
     _sources: dict[str, SourceText] = field(default_factory=dict)
     parsed: dict[str, Any] = field(default_factory=dict)  # rel -> PyFile or the parse error (pysource.load)
+    _registry: Registry | None = None
 
     def seed(self, pending: Mapping[str, SourceText]) -> None:
         """Read these files as their unwritten text from an earlier round (see fixes.api)."""
@@ -122,6 +124,16 @@ class FixContext:
             path = self.root / rel
             self._sources[rel] = SourceText.read(path, rel) if path.exists() else SourceText.new(path, rel)
         return self._sources[rel]
+
+    def registry(self) -> Registry:
+        """The scan's model registry, rebuilt once per run from the facts it kept. Package
+        markers (`__init__.py`) decide module names, as in the project phase (ModuleIndex)."""
+        if self._registry is None:
+            paths = {fact.location.path for fact in self.scan.facts}
+            for rel in list(paths):
+                paths.update(f"{d}/__init__.py" for d in _parents(rel) if (self.root / d / "__init__.py").is_file())
+            self._registry = Registry.of(self.scan.facts, sorted(paths))
+        return self._registry
 
     def module_name(self, rel: str) -> str:
         """Dotted name from the package structure on disk (ModuleIndex's rule, for files

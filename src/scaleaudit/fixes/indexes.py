@@ -21,7 +21,7 @@ from scaleaudit.fixes.base import FindingKey, FixContext, Proposal, Skipped, key
 from scaleaudit.fixes.pysource import PyFile
 from scaleaudit.fixes.writer import TextEdit
 from scaleaudit.model import Finding
-from scaleaudit.project.models import ModelInfo, Registry
+from scaleaudit.project.models import ModelInfo
 
 RULES = ("SA401", "SA402")
 # Column types with no length limit: a B-tree entry must fit a third of a page (2704 bytes),
@@ -57,14 +57,10 @@ class IndexTarget:
         return Skipped(self.finding.rule, self.finding.path, self.finding.line, reason)
 
 
-def registry(ctx: FixContext) -> Registry:
-    return Registry.of(ctx.scan.facts, sorted({f.location.path for f in ctx.scan.facts}))
-
-
 def targets(ctx: FixContext, orm: str) -> Iterator[IndexTarget | Skipped]:
     """The SA401/SA402 findings on models of `orm`; a finding whose model is not known
     is reported (Skipped) by the SQLAlchemy fixer only, so it is reported once."""
-    models = registry(ctx)
+    models = ctx.registry()
     for finding in ctx.findings(*RULES):
         table, _, column = finding.anchor.rpartition(".")
         model = models.by_table(table) if table else None

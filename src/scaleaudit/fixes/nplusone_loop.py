@@ -31,7 +31,6 @@ from scaleaudit.fixes.queryset import (
     Need,
     locate,
     need_for,
-    registry_for,
     settle,
 )
 from scaleaudit.model import Fact, Finding, Span
@@ -45,7 +44,7 @@ def fix_relation_in_loop(ctx: FixContext) -> Iterator[Proposal | Skipped]:
     findings = ctx.findings(RULE)
     if not findings:
         return
-    registry = registry_for(ctx)
+    registry = ctx.registry()
     facts = {(f.location.path, f.location.span): f for f in ctx.scan.facts if f.kind == "orm-loop-access"}
     groups: dict[tuple[str, int], Group] = {}
     for finding in findings:

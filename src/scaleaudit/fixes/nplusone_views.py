@@ -31,7 +31,6 @@ from scaleaudit.fixes.queryset import (
     locate,
     need_for,
     quote_of,
-    registry_for,
     settle,
 )
 from scaleaudit.fixes.writer import line_edits
@@ -61,7 +60,7 @@ def fix_views(ctx: FixContext) -> Iterator[Proposal | Skipped]:
     admin = ctx.findings("SA205")
     if not serializer and not admin:
         return
-    registry = registry_for(ctx)
+    registry = ctx.registry()
     yield from _serializers(ctx, registry, serializer)
     yield from _admins(ctx, registry, admin)
 

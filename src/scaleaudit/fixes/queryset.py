@@ -24,11 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from posixpath import dirname
 
 import libcst as cst
 
-from scaleaudit.fixes.base import FixContext, Proposal, Skipped, key_of
+from scaleaudit.fixes.base import Proposal, Skipped, key_of
 from scaleaudit.fixes.pyscope import names_in, param_names
 from scaleaudit.fixes.pysource import (
     PyFile,
@@ -123,18 +122,6 @@ class Chain:
 
 
 # --- the registry and the facts -------------------------------------------------------
-
-
-def registry_for(ctx: FixContext) -> Registry:
-    """The scan's model registry (the project phase's, rebuilt from the facts it kept)."""
-    paths = {fact.location.path for fact in ctx.scan.facts}
-    for rel in list(paths):
-        directory = dirname(rel)
-        while directory:  # package markers decide module names (ModuleIndex)
-            if (ctx.root / directory / "__init__.py").is_file():
-                paths.add(f"{directory}/__init__.py")
-            directory = dirname(directory)
-    return Registry.of(ctx.scan.facts, sorted(paths))
 
 
 def need_for(registry: Registry, model: ModelInfo, attr: str, nxt: str | None) -> Need | str:
