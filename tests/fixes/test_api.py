@@ -184,3 +184,17 @@ def test_cli_fix_json_is_one_object_and_says_what_was_applied_and_skipped(tmp_pa
     assert _cli(tmp_path, "fix", ".", "--format", "sarif").returncode == 2
     alias = _cli(tmp_path, "scan", ".", "--fix", "--no-cache", "--format", "json")  # scan --fix speaks it too
     assert json.loads(alias.stdout)["changes"] == [] and alias.stderr == ""
+
+
+def test_cli_fix_says_which_files_it_could_not_read(tmp_path: Path) -> None:
+    """A syntax error or an unknown encoding is not fixed either: the summary names each such file
+    (one line, no traceback), JSON lists it under diagnostics, and the other files are still fixed."""
+    write_tree(tmp_path, {"app/db.py": ENGINE, "app/broken.py": "def f(:\n    create_engine(\n",
+                          "app/enc.py": "# -*- coding: nope -*-\ncreate_engine(URL)\n"})  # fmt: skip
+    shown = _cli(tmp_path, "fix", ".", "--no-cache", "--write")
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert "pool_size=7" in (tmp_path / "app/db.py").read_text()
+    unread = [line for line in shown.stderr.splitlines() if line.startswith("  not read  ")]
+    assert [line.split()[2].split(":")[0] for line in unread] == ["app/broken.py", "app/enc.py"], unread
+    out = json.loads(_cli(tmp_path, "fix", ".", "--no-cache", "--format", "json").stdout)
+    assert {(d["kind"], d["path"]) for d in out["diagnostics"]} >= {("parse-error", "app/broken.py")}

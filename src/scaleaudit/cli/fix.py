@@ -85,6 +85,9 @@ def summarise(result: FixResult, write: bool) -> None:
         err.write(f"  skipped  {skipped.rule} {skipped.path}:{skipped.line}  {skipped.reason}\n")
     for failure in result.failures:
         err.write(f"  not written  {failure.path}: {failure.reason}\n")
+    for diag in result.scan.diagnostics:  # a file the scan could not read was not fixed either
+        if diag.kind in ("parse-error", "internal-error"):
+            err.write(f"  not read  {diag.path}{f':{diag.line}' if diag.line else ''}  {diag.message}\n")
     if not write and result.changes:
         err.write("scaleaudit: nothing was written; run with --write to apply\n")
 

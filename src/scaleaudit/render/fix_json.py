@@ -12,6 +12,7 @@ from typing import Any
 from scaleaudit import __version__
 from scaleaudit.fixes.base import FixResult
 from scaleaudit.render.json import SCHEMA_VERSION
+from scaleaudit.serialize import diagnostic_to
 
 
 def to_dict(result: FixResult) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def to_dict(result: FixResult) -> dict[str, Any]:
         ],
         "skipped": [{"rule": s.rule, "path": s.path, "line": s.line, "reason": s.reason} for s in result.skipped],
         "failures": [{"path": f.path, "reason": f.reason} for f in result.failures],
+        "diagnostics": [diagnostic_to(d) for d in result.scan.diagnostics],  # files not read, as in scan's JSON
         "warnings": list(result.warnings),
         "remaining": len(result.remaining if result.written else result.scan.findings),
     }
